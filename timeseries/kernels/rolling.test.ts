@@ -1,0 +1,373 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type Closed,
+  type KernelAgg,
+  type RollingAggKind,
+  RollingKernel,
+  type RollingKernelOptions,
+  rollingAggregate,
+} from './rolling.ts';
+
+const f64 = (xs: number[]) => Float64Array.from(xs);
+const nulls = (xs: Float64Array) => Array.from(xs, (x) => (Number.isNaN(x) ? null : x));
+
+function one(
+  agg: RollingAggKind,
+  window: RollingKernelOptions['window'],
+  ts: number[],
+  xs: number[],
+  minPeriods = 1,
+  keys: number[] | null = null,
+) {
+  const { out, unsortedRow } = rollingAggregate(
+    { window, inputs: 1, aggs: [{ agg, input: 0, minPeriods }] },
+    f64(ts),
+    keys ? Int32Array.from(keys) : null,
+    [f64(xs)],
+  );
+  expect(unsortedRow).toBe(-1);
+  return nulls(out[0]);
+}
+
+/** Brute force: the window of row i recomputed from scratch. */
+function reference(
+  opts: RollingKernelOptions,
+  ts: Float64Array,
+  keys: Int32Array,
+  cols: Float64Array[],
+): (number | null)[][] {
+  const n = ts.length;
+  return opts.aggs.map((g) => {
+    const res: (number | null)[] = [];
+    for (let i = 0; i < n; i++) {
+      const rows: number[] = [];
+      const w = opts.window;
+      if (w.kind === 'rows') {
+        for (let j = i; j >= 0 && rows.length < w.rows; j--) if (keys[j] === keys[i]) rows.push(j);
+      } else {
+        const t = ts[i];
+        const lc = w.closed === 'left' || w.closed === 'both';
+        const rc = w.closed === 'right' || w.closed === 'both';
+        for (let j = 0; j <= i; j++) {
+          if (keys[j] !== keys[i]) continue;
+          const lower = lc ? ts[j] >= t - w.periodUs : ts[j] > t - w.periodUs;
+          const upper = rc ? ts[j] <= t : ts[j] < t;
+          if (lower && upper) rows.push(j);
+        }
+      }
+      if (g.agg === 'count' && g.input < 0) {
+        res.push(rows.length >= g.minPeriods ? rows.length : null);
+        continue;
+      }
+      const xs = rows.map((j) => cols[g.input][j]).filter((x) => !Number.isNaN(x));
+      const c = xs.length;
+      const sum = xs.reduce((p, x) => p + x, 0);
+      const ok = c >= Math.max(g.minPeriods, 1);
+      switch (g.agg) {
+        case 'count':
+          res.push(c >= g.minPeriods ? c : null);
+          break;
+        case 'sum':
+          res.push(ok ? sum : null);
+          break;
+        case 'mean':
+          res.push(ok ? sum / c : null);
+          break;
+        case 'min':
+          res.push(ok ? Math.min(...xs) : null);
+          break;
+        case 'max':
+          res.push(ok ? Math.max(...xs) : null);
+          break;
+        default: {
+          if (c < Math.max(g.minPeriods, 2)) {
+            res.push(null);
+            break;
+          }
+          const mean = sum / c;
+          const v = xs.reduce((p, x) => p + (x - mean) ** 2, 0) / (c - 1);
+          res.push(g.agg === 'var' ? v : Math.sqrt(v));
+        }
+      }
+    }
+    return res;
+  });
+}
+
+function expectClose(actual: (number | null)[], expected: (number | null)[], tol = 1e-9) {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (e === null || a === null) expect([i, a]).toEqual([i, e]);
+    else if (Math.abs(a - e) > tol * Math.max(1, Math.abs(e))) expect([i, a]).toEqual([i, e]);
+  }
+}
+
+describe('rolling kernel: golden', () => {
+  const ts = [1, 2, 2, 3, 5, 6];
+  const xs = [1, 2, 3, 4, 5, 6];
+  const time = (closed: Closed) => ({ kind: 'time' as const, periodUs: 2, closed });
+
+  it('closed=right: (t - period, t], rows at equal times see only earlier rows', () => {
+    expect(one('sum', time('right'), ts, xs)).toEqual([1, 3, 6, 9, 5, 11]);
+  });
+  it('closed=left: [t - period, t), every row at time t is excluded', () => {
+    expect(one('sum', time('left'), ts, xs)).toEqual([null, 1, 1, 6, 4, 5]);
+  });
+  it('closed=both: [t - period, t]', () => {
+    expect(one('sum', time('both'), ts, xs)).toEqual([1, 3, 6, 10, 9, 11]);
+  });
+  it('closed=none: (t - period, t)', () => {
+    expect(one('sum', time('none'), ts, xs)).toEqual([null, 1, 1, 5, null, 5]);
+  });
+
+  it('count windows take the last n rows of each key; min_periods defaults to the caller', () => {
+    const keys = [0, 1, 0, 1, 0, 0];
+    expect(one('mean', { kind: 'rows', rows: 2 }, ts, xs, 2, keys)).toEqual([null, null, 2, 3, 4, 5.5]);
+    expect(one('sum', { kind: 'rows', rows: 3 }, ts, xs, 1, keys)).toEqual([1, 2, 4, 6, 9, 14]);
+  });
+
+  it('missing values (NaN) are skipped but keep their slot in count windows', () => {
+    const x = [1, Number.NaN, 3, Number.NaN, Number.NaN, 6];
+    const t = [1, 2, 3, 4, 5, 6];
+    expect(one('count', { kind: 'rows', rows: 2 }, t, x, 0)).toEqual([1, 1, 1, 1, 0, 1]);
+    expect(one('mean', { kind: 'rows', rows: 2 }, t, x, 1)).toEqual([1, 1, 3, 3, null, 6]);
+    expect(one('max', { kind: 'time', periodUs: 3, closed: 'right' }, t, x)).toEqual([1, 1, 3, 3, 3, 6]);
+  });
+
+  it('min_periods counts non-missing values', () => {
+    const t = [1, 2, 3, 4];
+    expect(one('sum', { kind: 'time', periodUs: 10, closed: 'right' }, t, [1, 2, 3, 4], 3)).toEqual([
+      null,
+      null,
+      6,
+      10,
+    ]);
+  });
+
+  it('var and std use ddof = 1 and need two values', () => {
+    const v = one('var', { kind: 'rows', rows: 3 }, [1, 2, 3, 4], [2, 4, 8, 10], 1);
+    expectClose(v, [null, 2, 28 / 3, 28 / 3], 1e-14);
+    const s = one('std', { kind: 'rows', rows: 3 }, [1, 2, 3, 4], [2, 4, 8, 10], 1);
+    expect(s[1]).toBeCloseTo(Math.SQRT2, 14);
+  });
+
+  it('vwap is sum(price*size)/sum(size) over rows where both are present', () => {
+    const { out } = rollingAggregate(
+      {
+        window: { kind: 'time', periodUs: 10, closed: 'right' },
+        inputs: 2,
+        aggs: [{ agg: 'vwap', input: 0, size: 1, minPeriods: 1 }],
+      },
+      f64([1, 2, 3, 20]),
+      null,
+      [f64([10, 20, Number.NaN, 30]), f64([1, 3, 5, 2])],
+    );
+    expect(nulls(out[0])).toEqual([10, 17.5, 17.5, 30]);
+  });
+
+  it('ewm_mean is time-aware: one half-life halves the weight of the past', () => {
+    const { out } = rollingAggregate(
+      {
+        window: { kind: 'rows', rows: 1 },
+        inputs: 1,
+        aggs: [{ agg: 'ewm_mean', input: 0, minPeriods: 1 }],
+        halfLifeUs: 10,
+      },
+      f64([0, 10, 10, 30]),
+      null,
+      [f64([0, 8, 100, 4])],
+    );
+    // Δt = 10 → alpha 1/2; Δt = 0 → alpha 0; Δt = 20 → alpha 3/4.
+    expect(nulls(out[0])).toEqual([0, 4, 4, 4]);
+  });
+
+  it('reports the first row whose timestamp goes back within its key', () => {
+    const k = new RollingKernel({
+      window: { kind: 'rows', rows: 2 },
+      inputs: 1,
+      aggs: [{ agg: 'sum', input: 0, minPeriods: 1 }],
+    });
+    const out = [new Float64Array(4)];
+    expect(k.process(f64([5, 1, 6, 4]), Int32Array.from([0, 1, 0, 1]), [f64([1, 1, 1, 1])], out)).toBe(-1);
+    expect(k.process(f64([7, 3]), Int32Array.from([0, 1]), [f64([1, 1])], [new Float64Array(2)])).toBe(1);
+    expect(k.process(f64([Number.NaN]), null, [f64([1])], [new Float64Array(1)])).toBe(0);
+  });
+
+  it('rejects impossible configurations', () => {
+    const agg: KernelAgg = { agg: 'sum', input: 0, minPeriods: 1 };
+    expect(() => new RollingKernel({ window: { kind: 'rows', rows: 0 }, inputs: 1, aggs: [agg] })).toThrow(
+      /positive integer/,
+    );
+    expect(
+      () =>
+        new RollingKernel({ window: { kind: 'time', periodUs: 0, closed: 'right' }, inputs: 1, aggs: [agg] }),
+    ).toThrow(/positive/);
+    expect(
+      () =>
+        new RollingKernel({
+          window: { kind: 'rows', rows: 2 },
+          inputs: 1,
+          aggs: [{ agg: 'ewm_mean', input: 0, minPeriods: 1 }],
+        }),
+    ).toThrow(/half_life/);
+  });
+});
+
+describe('rolling kernel: numerical stability', () => {
+  it('compensated sums stay exact where a naive running sum drifts', () => {
+    // Multiples of 2^-10 below 2^45: exact window sums are computable with BigInt.
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const n = 20_000;
+    const w = 50;
+    const xs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const big = i % 7 === 0 ? 2 ** 44 * (rnd() < 0.5 ? -1 : 1) : 0;
+      xs[i] = big + Math.floor(rnd() * 2 ** 20) / 1024;
+    }
+    const ts = Float64Array.from({ length: n }, (_, i) => i);
+    const { out } = rollingAggregate(
+      { window: { kind: 'rows', rows: w }, inputs: 1, aggs: [{ agg: 'sum', input: 0, minPeriods: 1 }] },
+      ts,
+      null,
+      [xs],
+    );
+    const scaled = Array.from(xs, (x) => BigInt(x * 1024));
+    let exact = 0n;
+    let naive = 0;
+    let ourErr = 0;
+    let naiveErr = 0;
+    for (let i = 0; i < n; i++) {
+      exact += scaled[i];
+      naive += xs[i];
+      if (i >= w) {
+        exact -= scaled[i - w];
+        naive -= xs[i - w];
+      }
+      const e = Number(exact) / 1024;
+      ourErr = Math.max(ourErr, Math.abs(out[0][i] - e));
+      naiveErr = Math.max(naiveErr, Math.abs(naive - e));
+    }
+    expect(ourErr).toBe(0);
+    expect(naiveErr).toBeGreaterThan(1);
+  });
+
+  it('variance stays accurate for a large offset and a drifting level', () => {
+    const n = 50_000;
+    const ts = Float64Array.from({ length: n }, (_, i) => i * 10);
+    const xs = Float64Array.from({ length: n }, (_, i) => 1e9 + i * 1000 + (i % 3) * 0.001);
+    const { out } = rollingAggregate(
+      {
+        window: { kind: 'time', periodUs: 30, closed: 'right' },
+        inputs: 1,
+        aggs: [{ agg: 'var', input: 0, minPeriods: 1 }],
+      },
+      ts,
+      null,
+      [xs],
+    );
+    let worst = 0;
+    for (let i = 3; i < n; i++) {
+      const w = [xs[i - 2], xs[i - 1], xs[i]];
+      const m = (w[0] + w[1] + w[2]) / 3;
+      const v = w.reduce((p, x) => p + (x - m) ** 2, 0) / 2;
+      worst = Math.max(worst, Math.abs(out[0][i] - v) / v);
+    }
+    expect(worst).toBeLessThan(1e-9);
+  });
+});
+
+const AGGS: RollingAggKind[] = ['sum', 'mean', 'min', 'max', 'std', 'var', 'count'];
+
+const caseArb = fc.record({
+  rows: fc.array(
+    fc.record({
+      dt: fc.integer({ min: 0, max: 4 }),
+      key: fc.integer({ min: 0, max: 2 }),
+      x: fc.oneof(fc.integer({ min: -50, max: 50 }), fc.constant(Number.NaN)),
+    }),
+    { minLength: 1, maxLength: 80 },
+  ),
+  window: fc.oneof(
+    fc.record({ kind: fc.constant('rows' as const), rows: fc.integer({ min: 1, max: 6 }) }),
+    fc.record({
+      kind: fc.constant('time' as const),
+      periodUs: fc.integer({ min: 1, max: 10 }),
+      closed: fc.constantFrom<Closed>('left', 'right', 'both', 'none'),
+    }),
+  ),
+  minPeriods: fc.integer({ min: 0, max: 3 }),
+  cuts: fc.array(fc.integer({ min: 0, max: 80 }), { maxLength: 5 }),
+});
+
+describe('rolling kernel: properties', () => {
+  it('matches a brute-force window recomputation and is invariant to batch cuts', () => {
+    fc.assert(
+      fc.property(caseArb, ({ rows, window, minPeriods, cuts }) => {
+        const n = rows.length;
+        const ts = new Float64Array(n);
+        let t = 0;
+        rows.forEach((r, i) => {
+          t += r.dt;
+          ts[i] = t;
+        });
+        const keys = Int32Array.from(rows, (r) => r.key);
+        const xs = Float64Array.from(rows, (r) => r.x);
+        const aggs: KernelAgg[] = [
+          ...AGGS.map((agg) => ({ agg, input: 0, minPeriods })),
+          { agg: 'count', input: -1, minPeriods },
+        ];
+        const opts: RollingKernelOptions = { window, inputs: 1, aggs };
+        const whole = rollingAggregate(opts, ts, keys, [xs]);
+        const ref = reference(opts, ts, keys, [xs]);
+        for (let a = 0; a < aggs.length; a++) expectClose(nulls(whole.out[a]), ref[a]);
+        const bounds = [...new Set([0, ...cuts.filter((c) => c < n), n])].sort((p, q) => p - q);
+        const k = new RollingKernel(opts);
+        const pieces: Float64Array[][] = aggs.map(() => []);
+        for (let b = 0; b + 1 < bounds.length; b++) {
+          const [lo, hi] = [bounds[b], bounds[b + 1]];
+          const out = aggs.map(() => new Float64Array(hi - lo));
+          expect(k.process(ts.subarray(lo, hi), keys.subarray(lo, hi), [xs.subarray(lo, hi)], out)).toBe(-1);
+          for (let a = 0; a < out.length; a++) pieces[a].push(out[a]);
+        }
+        aggs.forEach((_, a) => {
+          const joined = pieces[a].flatMap((p) => Array.from(p));
+          expect(joined).toEqual(Array.from(whole.out[a]));
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('monotonic-deque min/max equal brute force on long windows that outgrow the ring', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 1, max: 100 }),
+        (values, rows) => {
+          const xs = f64(values);
+          const ts = Float64Array.from(values, (_, i) => i);
+          const opts: RollingKernelOptions = {
+            window: { kind: 'rows', rows },
+            inputs: 1,
+            aggs: [
+              { agg: 'min', input: 0, minPeriods: 1 },
+              { agg: 'max', input: 0, minPeriods: 1 },
+            ],
+          };
+          const { out } = rollingAggregate(opts, ts, null, [xs]);
+          const ref = reference(opts, ts, new Int32Array(xs.length), [xs]);
+          expect(nulls(out[0])).toEqual(ref[0]);
+          expect(nulls(out[1])).toEqual(ref[1]);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});

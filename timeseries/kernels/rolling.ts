@@ -1,0 +1,453 @@
+/**
+ * Rolling-window kernel: one output row per input row, windows per key, by row count or by time.
+ *
+ * Pure typed-array code (no Arrow, no RxJS). The state is incremental and survives calls, so a
+ * stream cut into any batches gives bit-for-bit the output of one call over the whole input: every
+ * row goes through the same state transitions in the same order, wherever the cuts are.
+ *
+ * Windows (row i of key k at time t, causal: only rows of k up to and including i are candidates):
+ * - `rows`: the last `rows` rows of the key (rows whose value is missing still take a slot).
+ * - `time` with `closed`: `right` (t − period, t], `left` [t − period, t), `both` [t − period, t],
+ *   `none` (t − period, t). With `left`/`none` every row at time t is outside the window.
+ *
+ * Aggregates skip missing values (NaN; the Arrow glue maps nulls to NaN) and `min_periods` counts
+ * the non-missing values in the window (rows for a plain row `count`). Sums are compensated (TwoSum, as Neumaier)
+ * on add and on evict; the variance is computed from compensated sums shifted by a per-key pivot
+ * (the window's first value), and every window is recomputed from its stored values after a number
+ * of evictions proportional to its size, which bounds drift and re-centres the pivot at amortised
+ * O(1) cost. min/max use a monotonic deque per key (amortised O(1)). `ewm_mean` is time-aware and
+ * spans the key's whole history: alpha = 1 − exp(−ln2 · Δt / half_life) with Δt the time since the
+ * key's previous non-missing value (Polars `ewm_mean_by`); it ignores the window.
+ *
+ * The row loop is specialised once per configuration: the plan (which sums, deques and windows are
+ * needed) is turned into straight-line JavaScript with `new Function`. Only numeric constants and
+ * fixed identifiers go into the generated source, never user text. Specialising is what makes the
+ * kernel about 3x faster than an interpreted plan (one megamorphic dispatch per row and track).
+ */
+
+export type RollingAggKind = 'sum' | 'mean' | 'min' | 'max' | 'std' | 'var' | 'count' | 'vwap' | 'ewm_mean';
+export type Closed = 'left' | 'right' | 'both' | 'none';
+
+export type RollingWindow =
+  | { kind: 'time'; periodUs: number; closed: Closed }
+  | { kind: 'rows'; rows: number };
+
+export interface KernelAgg {
+  agg: RollingAggKind;
+  /** Index of the value column; -1 for a `count` of rows. For `vwap`: the price column. */
+  input: number;
+  /** For `vwap`: index of the size column. */
+  size?: number;
+  /** Minimum number of non-missing values in the window for a non-null result (>= 0). */
+  minPeriods: number;
+}
+
+export interface RollingKernelOptions {
+  window: RollingWindow;
+  /** Number of value columns passed to {@link RollingKernel.process}. */
+  inputs: number;
+  aggs: readonly KernelAgg[];
+  /** Half-life in µs for `ewm_mean`. */
+  halfLifeUs?: number;
+}
+
+/** A window is recomputed after this many evictions plus a multiple of its size (amortised O(1)). */
+const RECOMPUTE_BASE = 1024;
+const RECOMPUTE_FACTOR = 4;
+const INITIAL_CAPACITY = 16;
+
+/** Compensated `a[o] += x` with the running error in `a[o + 1]` (branch-free TwoSum). */
+function kadd(a: Float64Array, o: number, x: number): void {
+  const s = a[o];
+  const t = s + x;
+  const bp = t - s;
+  a[o + 1] += s - (t - bp) + (x - bp);
+  a[o] = t;
+}
+
+/** Accumulators of a value column: count, sum, and the pivot-shifted sums for the variance. */
+interface ColTrack {
+  input: number;
+  slot: number;
+  acc: number;
+  sum: boolean;
+  variance: boolean;
+  minDq: number;
+  maxDq: number;
+}
+
+/** Offsets inside a column track: n, sum(+err), s1(+err), s2(+err), pivot. */
+const N = 0;
+const SUM = 1;
+const S1 = 3;
+const S2 = 5;
+const K = 7;
+const COL_STRIDE = 8;
+/** Offsets inside a vwap track: n, sum(p·s)(+err), sum(s)(+err). */
+const PS = 1;
+const SZ = 3;
+const VWAP_STRIDE = 5;
+/** Offsets inside an ewm track: mean, time of the last value, values seen. */
+const EWM_LAST = 1;
+const EWM_SEEN = 2;
+const EWM_STRIDE = 3;
+
+interface Plan {
+  slots: number;
+  slotOf: Int32Array;
+  cols: ColTrack[];
+  vwaps: { priceSlot: number; sizeSlot: number; acc: number }[];
+  ewms: { input: number; acc: number }[];
+  deques: { slot: number; max: boolean }[];
+  accSize: number;
+}
+
+function plan(opts: RollingKernelOptions): { plan: Plan; aggTrack: number[] } {
+  const slotOf = new Int32Array(opts.inputs).fill(-1);
+  let slots = 0;
+  const slot = (input: number): number => {
+    if (!(input >= 0 && input < opts.inputs)) throw new RangeError(`rolling input ${input} out of range`);
+    if (slotOf[input] < 0) slotOf[input] = slots++;
+    return slotOf[input];
+  };
+  const cols: ColTrack[] = [];
+  const vwaps: Plan['vwaps'] = [];
+  const ewms: Plan['ewms'] = [];
+  const deques: Plan['deques'] = [];
+  const aggTrack: number[] = [];
+  for (const g of opts.aggs) {
+    if (!(g.minPeriods >= 0)) throw new RangeError('min_periods must be >= 0');
+    if (g.agg === 'ewm_mean') {
+      if (!(opts.halfLifeUs !== undefined && opts.halfLifeUs > 0))
+        throw new RangeError('ewm_mean needs a positive half_life');
+      let e = ewms.findIndex((x) => x.input === g.input);
+      if (e < 0) {
+        if (!(g.input >= 0 && g.input < opts.inputs))
+          throw new RangeError(`rolling input ${g.input} out of range`);
+        e = ewms.push({ input: g.input, acc: 0 }) - 1;
+      }
+      aggTrack.push(e);
+    } else if (g.agg === 'vwap') {
+      if (g.size === undefined) throw new RangeError('vwap needs a size column');
+      const priceSlot = slot(g.input);
+      const sizeSlot = slot(g.size);
+      let v = vwaps.findIndex((x) => x.priceSlot === priceSlot && x.sizeSlot === sizeSlot);
+      if (v < 0) v = vwaps.push({ priceSlot, sizeSlot, acc: 0 }) - 1;
+      aggTrack.push(v);
+    } else if (g.input < 0) {
+      if (g.agg !== 'count') throw new RangeError(`${g.agg} needs a column`);
+      aggTrack.push(-1);
+    } else {
+      let c = cols.findIndex((x) => x.input === g.input);
+      if (c < 0) {
+        const sl = slot(g.input);
+        c =
+          cols.push({ input: g.input, slot: sl, acc: 0, sum: false, variance: false, minDq: -1, maxDq: -1 }) -
+          1;
+      }
+      const t = cols[c];
+      if (g.agg === 'sum' || g.agg === 'mean') t.sum = true;
+      else if (g.agg === 'std' || g.agg === 'var') t.variance = true;
+      else if (g.agg === 'min' && t.minDq < 0) t.minDq = deques.push({ slot: t.slot, max: false }) - 1;
+      else if (g.agg === 'max' && t.maxDq < 0) t.maxDq = deques.push({ slot: t.slot, max: true }) - 1;
+      aggTrack.push(c);
+    }
+  }
+  let acc = 0;
+  for (const t of cols) {
+    t.acc = acc;
+    acc += COL_STRIDE;
+  }
+  for (const v of vwaps) {
+    v.acc = acc;
+    acc += VWAP_STRIDE;
+  }
+  for (const e of ewms) {
+    e.acc = acc;
+    acc += EWM_STRIDE;
+  }
+  return { plan: { slots, slotOf, cols, vwaps, ewms, deques, accSize: acc }, aggTrack };
+}
+
+/** Source of `newState()`: one object shape per configuration. */
+function genNewState(p: Plan): string {
+  const f: string[] = [
+    `mask: ${INITIAL_CAPACITY - 1}`,
+    'head: 0',
+    'mid: 0',
+    'tail: 0',
+    'lastTs: -Infinity',
+    'evicted: 0',
+    `ts: new Float64Array(${INITIAL_CAPACITY})`,
+    `acc: new Float64Array(${p.accSize})`,
+  ];
+  for (let s = 0; s < p.slots; s++) f.push(`v${s}: new Float64Array(${INITIAL_CAPACITY})`);
+  for (let d = 0; d < p.deques.length; d++)
+    f.push(`dq${d}: new Float64Array(${INITIAL_CAPACITY})`, `dqH${d}: 0`, `dqT${d}: 0`);
+  return `function newState() { return { ${f.join(', ')} }; }`;
+}
+
+/** Source of `grow(s)`: double the ring and the deques, keeping each sequence at `seq & mask`. */
+function genGrow(p: Plan): string {
+  const lines = [
+    'function grow(s) {',
+    '  const om = s.mask; const cap = (om + 1) * 2; const m = cap - 1;',
+    '  const move = (src, from, to) => { const dst = new Float64Array(cap); for (let q = from; q < to; q++) dst[q & m] = src[q & om]; return dst; };',
+    '  s.ts = move(s.ts, s.head, s.tail);',
+  ];
+  for (let s = 0; s < p.slots; s++) lines.push(`  s.v${s} = move(s.v${s}, s.head, s.tail);`);
+  for (let d = 0; d < p.deques.length; d++) lines.push(`  s.dq${d} = move(s.dq${d}, s.dqH${d}, s.dqT${d});`);
+  lines.push('  s.mask = m;', '}');
+  return lines.join('\n');
+}
+
+function resetCol(o: number): string {
+  return `a[${o + SUM}] = 0; a[${o + SUM + 1}] = 0; a[${o + S1}] = 0; a[${o + S1 + 1}] = 0; a[${o + S2}] = 0; a[${o + S2 + 1}] = 0;`;
+}
+
+/** Source that aggregates the stored row with sequence `q` (in scope: s, m, a = s.acc). */
+function genAdd(p: Plan, q: string): string {
+  const out: string[] = [];
+  for (const t of p.cols) {
+    const o = t.acc;
+    const b: string[] = [
+      `{ const x = s.v${t.slot}[${q} & m]; if (x === x) {`,
+      `const nn = a[${o + N}] + 1; a[${o + N}] = nn;`,
+    ];
+    if (t.sum) b.push(`kadd(a, ${o + SUM}, x);`);
+    if (t.variance)
+      b.push(
+        `if (nn === 1) { a[${o + K}] = x; a[${o + S1}] = 0; a[${o + S1 + 1}] = 0; a[${o + S2}] = 0; a[${o + S2 + 1}] = 0; }`,
+        `else { const d = x - a[${o + K}]; kadd(a, ${o + S1}, d); kadd(a, ${o + S2}, d * d); }`,
+      );
+    for (const d of [t.minDq, t.maxDq]) {
+      if (d < 0) continue;
+      const cmp = p.deques[d].max ? '<=' : '>=';
+      b.push(
+        `{ const dq = s.dq${d}; const vv = s.v${t.slot}; const h = s.dqH${d}; let e = s.dqT${d};`,
+        `while (e > h && vv[dq[(e - 1) & m] & m] ${cmp} x) e--; dq[e & m] = ${q}; s.dqT${d} = e + 1; }`,
+      );
+    }
+    b.push('} }');
+    out.push(b.join(' '));
+  }
+  for (const v of p.vwaps) {
+    const o = v.acc;
+    out.push(
+      `{ const pr = s.v${v.priceSlot}[${q} & m]; const sz = s.v${v.sizeSlot}[${q} & m];`,
+      `if (pr === pr && sz === sz) { a[${o + N}] += 1; kadd(a, ${o + PS}, pr * sz); kadd(a, ${o + SZ}, sz); } }`,
+    );
+  }
+  return out.join('\n');
+}
+
+/** Source that removes the oldest aggregated row, sequence `q`. */
+function genEvict(p: Plan, q: string): string {
+  const out: string[] = ['s.evicted++;'];
+  for (const t of p.cols) {
+    const o = t.acc;
+    const b: string[] = [
+      `{ const x = s.v${t.slot}[${q} & m]; if (x === x) {`,
+      `const nn = a[${o + N}] - 1; a[${o + N}] = nn;`,
+    ];
+    const upd: string[] = [];
+    if (t.sum) upd.push(`kadd(a, ${o + SUM}, -x);`);
+    if (t.variance)
+      upd.push(`const d = x - a[${o + K}]; kadd(a, ${o + S1}, -d); kadd(a, ${o + S2}, -d * d);`);
+    if (upd.length > 0) b.push(`if (nn === 0) { ${resetCol(o)} } else { ${upd.join(' ')} }`);
+    for (const d of [t.minDq, t.maxDq]) {
+      if (d < 0) continue;
+      b.push(`if (s.dqH${d} < s.dqT${d} && s.dq${d}[s.dqH${d} & m] === ${q}) s.dqH${d}++;`);
+    }
+    b.push('} }');
+    out.push(b.join(' '));
+  }
+  for (const v of p.vwaps) {
+    const o = v.acc;
+    out.push(
+      `{ const pr = s.v${v.priceSlot}[${q} & m]; const sz = s.v${v.sizeSlot}[${q} & m];`,
+      `if (pr === pr && sz === sz) { const nn = a[${o + N}] - 1; a[${o + N}] = nn;`,
+      `if (nn === 0) { a[${o + PS}] = 0; a[${o + PS + 1}] = 0; a[${o + SZ}] = 0; a[${o + SZ + 1}] = 0; }`,
+      `else { kadd(a, ${o + PS}, -pr * sz); kadd(a, ${o + SZ}, -sz); } } }`,
+    );
+  }
+  return out.join('\n');
+}
+
+/** Source of `recompute(s)`: rebuild the sums of the aggregated rows [head, mid) exactly. */
+function genRecompute(p: Plan): string {
+  const lines = ['function recompute(s) {', 's.evicted = 0; const m = s.mask; const a = s.acc;'];
+  for (const t of p.cols) {
+    if (!t.sum && !t.variance) continue;
+    const o = t.acc;
+    lines.push(`{ ${resetCol(o)} let first = true; const vv = s.v${t.slot};`);
+    lines.push('for (let q = s.head; q < s.mid; q++) { const x = vv[q & m]; if (x !== x) continue;');
+    if (t.sum) lines.push(`kadd(a, ${o + SUM}, x);`);
+    if (t.variance)
+      lines.push(
+        `if (first) a[${o + K}] = x; else { const d = x - a[${o + K}]; kadd(a, ${o + S1}, d); kadd(a, ${o + S2}, d * d); }`,
+      );
+    lines.push('first = false; } }');
+  }
+  for (const v of p.vwaps) {
+    const o = v.acc;
+    lines.push(
+      `{ a[${o + PS}] = 0; a[${o + PS + 1}] = 0; a[${o + SZ}] = 0; a[${o + SZ + 1}] = 0;`,
+      `for (let q = s.head; q < s.mid; q++) { const pr = s.v${v.priceSlot}[q & m]; const sz = s.v${v.sizeSlot}[q & m];`,
+      `if (pr === pr && sz === sz) { kadd(a, ${o + PS}, pr * sz); kadd(a, ${o + SZ}, sz); } } }`,
+    );
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** Source computing aggregate `a` of the window into `o{a}[i]`. */
+function genOutput(p: Plan, g: KernelAgg, a: number, track: number): string {
+  const dst = `o${a}[i]`;
+  const atLeast = (min: number) => Math.max(g.minPeriods, min);
+  if (g.agg === 'ewm_mean') {
+    const o = p.ewms[track].acc;
+    return `${dst} = a[${o + EWM_SEEN}] >= ${atLeast(1)} ? a[${o}] : NaN;`;
+  }
+  if (g.agg === 'vwap') {
+    const o = p.vwaps[track].acc;
+    return `{ const den = a[${o + SZ}] + a[${o + SZ + 1}]; ${dst} = a[${o + N}] >= ${atLeast(1)} && den !== 0 ? (a[${o + PS}] + a[${o + PS + 1}]) / den : NaN; }`;
+  }
+  if (track < 0) return `{ const r = s.mid - s.head; ${dst} = r >= ${g.minPeriods} ? r : NaN; }`;
+  const t = p.cols[track];
+  const o = t.acc;
+  const cnt = `a[${o + N}]`;
+  switch (g.agg) {
+    case 'count':
+      return `${dst} = ${cnt} >= ${g.minPeriods} ? ${cnt} : NaN;`;
+    case 'sum':
+      return `${dst} = ${cnt} >= ${atLeast(1)} ? a[${o + SUM}] + a[${o + SUM + 1}] : NaN;`;
+    case 'mean':
+      return `${dst} = ${cnt} >= ${atLeast(1)} ? (a[${o + SUM}] + a[${o + SUM + 1}]) / ${cnt} : NaN;`;
+    case 'min':
+    case 'max': {
+      const d = g.agg === 'min' ? t.minDq : t.maxDq;
+      return `${dst} = ${cnt} >= ${atLeast(1)} ? s.v${t.slot}[s.dq${d}[s.dqH${d} & m] & m] : NaN;`;
+    }
+    default: {
+      const root = g.agg === 'std' ? 'Math.sqrt' : '';
+      return (
+        `if (${cnt} >= ${atLeast(2)}) { const c = ${cnt}; const s1 = a[${o + S1}] + a[${o + S1 + 1}];` +
+        ` let v = (a[${o + S2}] + a[${o + S2 + 1}] - (s1 * s1) / c) / (c - 1); if (v < 0) v = 0; ${dst} = ${root}(v); }` +
+        ` else ${dst} = NaN;`
+      );
+    }
+  }
+}
+
+type ProcessFn = (
+  ts: Float64Array,
+  keys: Int32Array | null,
+  cols: readonly Float64Array[],
+  out: readonly Float64Array[],
+) => number;
+
+/** Generate the specialised row loop for a configuration. */
+function compile(opts: RollingKernelOptions): ProcessFn {
+  const { plan: p, aggTrack } = plan(opts);
+  const w = opts.window;
+  const lines: string[] = [genNewState(p), genGrow(p), genRecompute(p)];
+  lines.push('const states = [];', 'return function process(ts, keys, cols, out) {', 'const n = ts.length;');
+  for (let j = 0; j < opts.inputs; j++) if (p.slotOf[j] >= 0) lines.push(`const c${j} = cols[${j}];`);
+  for (const e of p.ewms) lines.push(`const c${e.input} = cols[${e.input}];`);
+  for (let a = 0; a < opts.aggs.length; a++) lines.push(`const o${a} = out[${a}];`);
+  lines.push(
+    'for (let i = 0; i < n; i++) {',
+    'const t = ts[i]; const k = keys === null ? 0 : keys[i];',
+    'let s = states[k]; if (s === undefined) { s = newState(); states[k] = s; }',
+    'if (!(t >= s.lastTs)) return i;',
+    's.lastTs = t;',
+    'if (s.tail - s.head > s.mask) grow(s);',
+    'const m = s.mask; const a = s.acc; const q = s.tail++;',
+    's.ts[q & m] = t;',
+  );
+  for (let j = 0; j < opts.inputs; j++)
+    if (p.slotOf[j] >= 0) lines.push(`s.v${p.slotOf[j]}[q & m] = c${j}[i];`);
+  if (w.kind === 'time') {
+    if (!(w.periodUs > 0)) throw new RangeError('rolling period must be positive');
+    const leftClosed = w.closed === 'left' || w.closed === 'both';
+    const rightClosed = w.closed === 'right' || w.closed === 'both';
+    if (rightClosed) lines.push(genAdd(p, 'q'), 's.mid = s.tail;');
+    else lines.push(`while (s.mid < q && s.ts[s.mid & m] < t) { const r = s.mid++; ${genAdd(p, 'r')} }`);
+    lines.push(
+      `const lo = t - ${w.periodUs};`,
+      `while (s.head < s.mid && s.ts[s.head & m] ${leftClosed ? '<' : '<='} lo) { const r = s.head++; ${genEvict(p, 'r')} }`,
+    );
+  } else {
+    if (!(Number.isInteger(w.rows) && w.rows > 0))
+      throw new RangeError('rolling rows must be a positive integer');
+    lines.push(
+      genAdd(p, 'q'),
+      's.mid = s.tail;',
+      `while (s.tail - s.head > ${w.rows}) { const r = s.head++; ${genEvict(p, 'r')} }`,
+    );
+  }
+  lines.push(`if (s.evicted > ${RECOMPUTE_BASE} + ${RECOMPUTE_FACTOR} * (s.mid - s.head)) recompute(s);`);
+  for (const e of p.ewms) {
+    const o = e.acc;
+    lines.push(
+      `{ const x = c${e.input}[i]; if (x === x) { const seen = a[${o + EWM_SEEN}];`,
+      `if (seen === 0) a[${o}] = x; else a[${o}] += (1 - Math.exp((-Math.LN2 * (t - a[${o + EWM_LAST}])) / ${opts.halfLifeUs})) * (x - a[${o}]);`,
+      `a[${o + EWM_LAST}] = t; a[${o + EWM_SEEN}] = seen + 1; } }`,
+    );
+  }
+  for (let a = 0; a < opts.aggs.length; a++) lines.push(genOutput(p, opts.aggs[a], a, aggTrack[a]));
+  lines.push('}', 'return -1;', '};');
+  const source = lines.join('\n');
+  let factory = FACTORIES.get(source);
+  if (factory === undefined) {
+    factory = new Function('kadd', source) as (add: typeof kadd) => ProcessFn;
+    FACTORIES.set(source, factory);
+  }
+  return factory(kadd);
+}
+
+/** Generated factories by source text, so kernels of the same shape share optimised code. */
+const FACTORIES = new Map<string, (add: typeof kadd) => ProcessFn>();
+
+/**
+ * Incremental rolling aggregation over rows sorted by time within each key. Create one per
+ * stream; call {@link RollingKernel.process} for each batch in order.
+ */
+export class RollingKernel {
+  private readonly run: ProcessFn;
+  readonly aggs: number;
+
+  constructor(opts: RollingKernelOptions) {
+    this.run = compile(opts);
+    this.aggs = opts.aggs.length;
+  }
+
+  /**
+   * Aggregate `ts.length` rows. `keys` holds per-row key codes (>= 0), or null for one key.
+   * `cols[j]` is value column j; `out[a]` receives aggregate a (NaN = null).
+   * Returns -1, or the index of the first row whose timestamp is earlier than the previous row
+   * of its key (or NaN); rows before it have been processed.
+   */
+  process(
+    ts: Float64Array,
+    keys: Int32Array | null,
+    cols: readonly Float64Array[],
+    out: readonly Float64Array[],
+  ): number {
+    return this.run(ts, keys, cols, out);
+  }
+}
+
+/** One-shot helper: aggregate a whole input (sorted by time within each key). */
+export function rollingAggregate(
+  opts: RollingKernelOptions,
+  ts: Float64Array,
+  keys: Int32Array | null,
+  cols: readonly Float64Array[],
+): { out: Float64Array[]; unsortedRow: number } {
+  const out = opts.aggs.map(() => new Float64Array(ts.length));
+  const k = new RollingKernel(opts);
+  const unsortedRow = k.process(ts, keys, cols, out);
+  return { out, unsortedRow };
+}
