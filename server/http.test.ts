@@ -1,14 +1,15 @@
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  type HttpServedPipeline,
   type HttpServerHandle,
   ListenAddressError,
   parseListen,
-  type Readiness,
+  type ReadinessStatus,
   startHttpServer,
 } from './http.ts';
 
-function fakePipeline(readiness: () => Readiness) {
+function fakePipeline(ready: () => boolean, status?: () => ReadinessStatus) {
   const registry = new Registry();
   const rows = new Counter({
     name: 'polaroid_rows_in_total',
@@ -16,7 +17,10 @@ function fakePipeline(readiness: () => Readiness) {
     labelNames: ['component', 'kind'],
     registers: [registry],
   });
-  return { pipeline: { metrics: { registry }, ready: readiness }, rows };
+  const pipeline: HttpServedPipeline = status
+    ? { metrics: registry, ready, status }
+    : { metrics: registry, ready };
+  return { pipeline, rows };
 }
 
 describe('HTTP operations endpoint', () => {
@@ -40,8 +44,17 @@ describe('HTTP operations endpoint', () => {
   });
 
   it('answers liveness always and readiness from the pipeline, with a reason when not ready', async () => {
-    let state: Readiness = { ready: false, reason: 'source trades is not connected' };
-    const { pipeline } = fakePipeline(() => state);
+    let status: ReadinessStatus = {
+      state: 'running',
+      sources: [
+        { name: 'trades', connected: false },
+        { name: 'quotes', connected: true },
+      ],
+    };
+    const { pipeline } = fakePipeline(
+      () => status.state === 'running' && status.sources.every((s) => s.connected),
+      () => status,
+    );
     server = await startHttpServer({ listen: '127.0.0.1:0', pipeline });
 
     const live = await fetch(`${server.url}/health/live`);
@@ -49,14 +62,25 @@ describe('HTTP operations endpoint', () => {
 
     const notReady = await fetch(`${server.url}/health/ready`);
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toEqual({ status: 'not_ready', reason: 'source trades is not connected' });
+    expect(await notReady.json()).toEqual({ status: 'not_ready', reason: 'not connected: trades' });
 
-    state = { ready: true };
+    status = { state: 'starting', sources: [] };
+    expect((await (await fetch(`${server.url}/health/ready`)).json()).reason).toBe('pipeline is starting');
+
+    status = { state: 'failed', fatal: 'connect ECONNREFUSED wss://user:SECRET_CANARY@host', sources: [] };
+    const failed = await (await fetch(`${server.url}/health/ready`)).text();
+    expect(failed).toContain('pipeline failed (failed); see the logs');
+    expect(failed).not.toContain('SECRET_CANARY');
+
+    status = { state: 'running', sources: [{ name: 'trades', connected: true }] };
     const ready = await fetch(`${server.url}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });
+  });
 
-    state = false;
+  it('says only "not ready" when the pipeline gives no status', async () => {
+    const { pipeline } = fakePipeline(() => false);
+    server = await startHttpServer({ listen: '127.0.0.1:0', pipeline });
     const plain = await fetch(`${server.url}/health/ready`);
     expect(plain.status).toBe(503);
     expect((await plain.json()).reason).toBe('pipeline is not ready');
@@ -77,11 +101,9 @@ describe('HTTP operations endpoint', () => {
     const { pipeline } = fakePipeline(() => true);
     const broken = {
       ...pipeline,
-      metrics: {
-        registry: Object.assign(new Registry(), {
-          metrics: () => Promise.reject(new Error('collector failed')),
-        }),
-      },
+      metrics: Object.assign(new Registry(), {
+        metrics: () => Promise.reject(new Error('collector failed')),
+      }),
     };
     server = await startHttpServer({ listen: '127.0.0.1:0', pipeline: broken });
     expect((await fetch(`${server.url}/metrics`)).status).toBe(500);

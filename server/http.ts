@@ -9,13 +9,21 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-/** What a readiness check answers: a flag, or a flag with the reason it is not ready. */
-export type Readiness = boolean | { ready: boolean; reason?: string };
-
-/** The parts of a running pipeline the endpoint serves. */
+/** The parts of a running pipeline the endpoint serves (`pipeline/runtime.ts` `Pipeline` fits). */
 export interface HttpServedPipeline {
-  readonly metrics: { readonly registry: Registry };
-  ready(): Readiness;
+  /** The pipeline's own prom-client registry. */
+  readonly metrics: Registry;
+  /** Started, every source connected, no fatal error. */
+  ready(): boolean;
+  /** Consulted only when not ready, to say why. */
+  status?(): ReadinessStatus;
+}
+
+/** The part of the pipeline status that explains readiness. */
+export interface ReadinessStatus {
+  state: string;
+  fatal?: string;
+  sources: readonly { name: string; connected: boolean }[];
 }
 
 export interface HttpServerOptions {
@@ -54,6 +62,20 @@ function send(res: ServerResponse, status: number, type: string, body: string, h
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/**
+ * Why the pipeline is not ready, from its state and source connections. A fatal error is named
+ * but not quoted: its text may carry connection details; the logs have it.
+ */
+export function notReadyReason(pipeline: HttpServedPipeline): string {
+  const s = pipeline.status?.();
+  if (!s) return 'pipeline is not ready';
+  if (s.fatal !== undefined) return `pipeline failed (${s.state}); see the logs`;
+  if (s.state !== 'running') return `pipeline is ${s.state}`;
+  const down = s.sources.filter((src) => !src.connected).map((src) => src.name);
+  if (down.length > 0) return `not connected: ${down.join(', ')}`;
+  return 'pipeline is not ready';
+}
+
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
@@ -68,7 +90,7 @@ async function handle(
   }
   switch (path) {
     case '/metrics': {
-      const registry = pipeline.metrics.registry;
+      const registry = pipeline.metrics;
       send(res, 200, registry.contentType, await registry.metrics(), head);
       return;
     }
@@ -76,11 +98,15 @@ async function handle(
       send(res, 200, JSON_TYPE, JSON.stringify({ status: 'live' }), head);
       return;
     case '/health/ready': {
-      const r = pipeline.ready();
-      const ready = typeof r === 'boolean' ? r : r.ready;
-      const reason = typeof r === 'boolean' ? 'pipeline is not ready' : (r.reason ?? 'pipeline is not ready');
-      if (ready) send(res, 200, JSON_TYPE, JSON.stringify({ status: 'ready' }), head);
-      else send(res, 503, JSON_TYPE, JSON.stringify({ status: 'not_ready', reason }), head);
+      if (pipeline.ready()) send(res, 200, JSON_TYPE, JSON.stringify({ status: 'ready' }), head);
+      else
+        send(
+          res,
+          503,
+          JSON_TYPE,
+          JSON.stringify({ status: 'not_ready', reason: notReadyReason(pipeline) }),
+          head,
+        );
       return;
     }
     default:
