@@ -1,0 +1,915 @@
+/**
+ * OHLCV resampling kernel: trades (time, key, price, size) → bars per (key, window), in one pass
+ * over time-ordered input with per-key state indexed by the key's Int32 code.
+ *
+ * Windows come from a {@link Grid} (see calendar.ts); `closed` says which window ends include
+ * their boundary. A window is emitted only when it holds at least one trade, unless `fill` is set,
+ * in which case empty windows between a key's first and last bar are emitted too.
+ *
+ * Null handling (NaN stands for null): a row whose time or price is NaN is ignored entirely (not a
+ * trade). A row with a valid price and a NaN size is a trade for open/high/low/close/trades but
+ * adds nothing to volume or vwap. vwap = Σ(price·size) / Σ size over rows with a size; it is NaN
+ * (null) when that sum is 0.
+ *
+ * The same engine serves the batch operator (`mode: 'batch'`: input sorted per key, windows close
+ * as the key's rows pass them) and the streaming operator (`mode: 'stream'`: windows close when the
+ * watermark passes their end; late rows are dropped or corrected).
+ */
+import { type Grid, type GridOptions, makeGrid, validateGridOptions } from './calendar.ts';
+
+export type Closed = 'left' | 'right' | 'both' | 'none';
+export type Label = 'left' | 'right';
+export type Fill = 'none' | 'null' | 'prev' | 'linear' | number;
+export type LateMode = 'drop' | 'correct';
+
+export interface ResampleKernelOptions extends GridOptions {
+  closed?: Closed;
+  label?: Label;
+  fill?: Fill;
+  mode?: 'batch' | 'stream';
+  late?: LateMode;
+  /** Stream mode: how far (µs) behind the watermark closed bars are kept for corrections. */
+  correctionHorizonUs?: number;
+}
+
+/** The input is not sorted by time within a key (batch mode). */
+export class UnsortedInputError extends Error {
+  readonly code = 'RESAMPLE_UNSORTED';
+  readonly retriable = false;
+  constructor(
+    readonly row: number,
+    readonly key: number,
+    readonly time: number,
+    readonly previous: number,
+  ) {
+    super(`row ${row}: time ${time} is before the previous time ${previous} of the same key`);
+    this.name = 'UnsortedInputError';
+  }
+}
+
+/** Bars as they are emitted: growable columns. `k` is the window index on the grid. */
+export class BarBuffer {
+  length = 0;
+  private cap: number;
+  key: Int32Array;
+  k: Float64Array;
+  start: Float64Array;
+  end: Float64Array;
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+  vwap: Float64Array;
+  trades: Float64Array;
+  firstTs: Float64Array;
+  lastTs: Float64Array;
+  revision: Int32Array;
+  final: Uint8Array;
+
+  constructor(cap = 1024) {
+    this.cap = Math.max(16, cap);
+    this.key = new Int32Array(this.cap);
+    this.k = new Float64Array(this.cap);
+    this.start = new Float64Array(this.cap);
+    this.end = new Float64Array(this.cap);
+    this.open = new Float64Array(this.cap);
+    this.high = new Float64Array(this.cap);
+    this.low = new Float64Array(this.cap);
+    this.close = new Float64Array(this.cap);
+    this.volume = new Float64Array(this.cap);
+    this.vwap = new Float64Array(this.cap);
+    this.trades = new Float64Array(this.cap);
+    this.firstTs = new Float64Array(this.cap);
+    this.lastTs = new Float64Array(this.cap);
+    this.revision = new Int32Array(this.cap);
+    this.final = new Uint8Array(this.cap);
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
+    this.key = g(this.key);
+    this.k = g(this.k);
+    this.start = g(this.start);
+    this.end = g(this.end);
+    this.open = g(this.open);
+    this.high = g(this.high);
+    this.low = g(this.low);
+    this.close = g(this.close);
+    this.volume = g(this.volume);
+    this.vwap = g(this.vwap);
+    this.trades = g(this.trades);
+    this.firstTs = g(this.firstTs);
+    this.lastTs = g(this.lastTs);
+    this.revision = g(this.revision);
+    this.final = g(this.final);
+    this.cap = cap;
+  }
+
+  /** Append one bar; returns its index. */
+  push(
+    key: number,
+    k: number,
+    start: number,
+    end: number,
+    o: number,
+    h: number,
+    l: number,
+    c: number,
+    vol: number,
+    vwap: number,
+    n: number,
+    first: number,
+    last: number,
+    revision: number,
+    final: number,
+  ): number {
+    if (this.length === this.cap) this.grow();
+    const i = this.length++;
+    this.key[i] = key;
+    this.k[i] = k;
+    this.start[i] = start;
+    this.end[i] = end;
+    this.open[i] = o;
+    this.high[i] = h;
+    this.low[i] = l;
+    this.close[i] = c;
+    this.volume[i] = vol;
+    this.vwap[i] = vwap;
+    this.trades[i] = n;
+    this.firstTs[i] = first;
+    this.lastTs[i] = last;
+    this.revision[i] = revision;
+    this.final[i] = final;
+    return i;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
+/** One window's running aggregates (used off the fast path). */
+class Agg {
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  vol = 0;
+  pv = 0;
+  n = 1;
+  first: number;
+  last: number;
+  dirty = 1;
+  revision = 0;
+  constructor(
+    readonly k: number,
+    readonly start: number,
+    readonly end: number,
+    readonly tag: number,
+    t: number,
+    p: number,
+    s: number,
+  ) {
+    this.open = p;
+    this.high = p;
+    this.low = p;
+    this.close = p;
+    this.first = t;
+    this.last = t;
+    if (!Number.isNaN(s)) {
+      this.vol = s;
+      this.pv = p * s;
+    }
+  }
+
+  /** Add a row; rows may come out of time order (stream lateness): open/close follow time. */
+  add(t: number, p: number, s: number): void {
+    if (p > this.high) this.high = p;
+    if (p < this.low) this.low = p;
+    if (t >= this.last) {
+      this.close = p;
+      this.last = t;
+    } else if (t < this.first) {
+      this.open = p;
+      this.first = t;
+    }
+    this.n++;
+    if (!Number.isNaN(s)) {
+      this.vol += s;
+      this.pv += p * s;
+    }
+    this.dirty = 1;
+  }
+}
+
+const NONE = Number.NaN;
+const ABSORBED = 0;
+const LATE_CORRECTED = 1;
+const LATE_DROPPED = 2;
+
+/**
+ * The resampling state machine. Feed rows with {@link push}; in stream mode call {@link advance}
+ * with the watermark after each batch; {@link flush} emits what is still open. Bars accumulate in
+ * {@link out}, per key in window order (plus corrections in stream mode).
+ */
+export class ResampleEngine {
+  readonly out = new BarBuffer();
+  /** Rows that fell in a final window and were dropped (stream mode). */
+  lateDropped = 0;
+  /** Rows that fell in a final window and revised a bar (stream mode, `late: correct`). */
+  lateCorrected = 0;
+  /** Rows ignored because their time or price is null/NaN. */
+  invalidRows = 0;
+
+  private grid: Grid | undefined;
+  private readonly loIncl: boolean;
+  private readonly hiIncl: boolean;
+  private readonly simple: boolean;
+  private readonly batch: boolean;
+  private readonly fillKind: 'none' | 'null' | 'prev' | 'linear' | 'const';
+  private readonly fillValue: number;
+  private readonly correct: boolean;
+  private readonly horizon: number;
+  private wm = Number.NEGATIVE_INFINITY;
+
+  private keyCap = 0;
+  /** Fast path (simple mode): the key's current window. cK is NaN when there is none. */
+  private cK = new Float64Array(0);
+  private cS = new Float64Array(0);
+  private cE = new Float64Array(0);
+  private cO = new Float64Array(0);
+  private cH = new Float64Array(0);
+  private cL = new Float64Array(0);
+  private cC = new Float64Array(0);
+  private cV = new Float64Array(0);
+  private cPV = new Float64Array(0);
+  private cN = new Float64Array(0);
+  private cF = new Float64Array(0);
+  private cLast = new Float64Array(0);
+  private cTag = new Float64Array(0);
+  private cDirty = new Uint8Array(0);
+  private cRev = new Int32Array(0);
+  /** Last time seen per key (batch mode sortedness check). */
+  private lastT = new Float64Array(0);
+  /** Open windows off the fast path, per key, sorted by k. */
+  private openList: Agg[][] = [];
+  /** Emitted bars kept for corrections (stream, late: correct), per key. */
+  private closedBars: Map<number, Agg>[] = [];
+  /** Last emitted real bar per key, for fill. */
+  private lastK = new Float64Array(0);
+  private firstK = new Float64Array(0);
+  private lastStart = new Float64Array(0);
+  private lastO = new Float64Array(0);
+  private lastH = new Float64Array(0);
+  private lastL = new Float64Array(0);
+  private lastC = new Float64Array(0);
+  private lastVW = new Float64Array(0);
+  private readonly cand: number[] = [];
+
+  constructor(private readonly opts: ResampleKernelOptions) {
+    const closed = opts.closed ?? 'left';
+    this.loIncl = closed === 'left' || closed === 'both';
+    this.hiIncl = closed === 'right' || closed === 'both';
+    const samePeriod = opts.period === undefined || opts.period === opts.every;
+    this.simple = samePeriod && (closed === 'left' || closed === 'right');
+    this.batch = (opts.mode ?? 'batch') === 'batch';
+    const fill = opts.fill ?? 'none';
+    this.fillKind = typeof fill === 'number' ? 'const' : fill;
+    this.fillValue = typeof fill === 'number' ? fill : Number.NaN;
+    this.correct = opts.late === 'correct';
+    this.horizon = opts.correctionHorizonUs ?? 0;
+    validateGridOptions(opts);
+  }
+
+  /** The current watermark (stream mode). */
+  get watermark(): number {
+    return this.wm;
+  }
+
+  /** Number of keys with state. */
+  get keyCount(): number {
+    return this.keyCap;
+  }
+
+  private ensureKeys(n: number): void {
+    if (n <= this.keyCap) return;
+    const cap = Math.max(n, this.keyCap * 2, 8);
+    const f = (a: Float64Array, fillNaN: boolean) => {
+      const b = new Float64Array(cap);
+      if (fillNaN) b.fill(NONE);
+      b.set(a);
+      return b;
+    };
+    this.cK = f(this.cK, true);
+    this.cS = f(this.cS, true);
+    this.cE = f(this.cE, true);
+    this.cO = f(this.cO, false);
+    this.cH = f(this.cH, false);
+    this.cL = f(this.cL, false);
+    this.cC = f(this.cC, false);
+    this.cV = f(this.cV, false);
+    this.cPV = f(this.cPV, false);
+    this.cN = f(this.cN, false);
+    this.cF = f(this.cF, false);
+    this.cLast = f(this.cLast, false);
+    this.cTag = f(this.cTag, false);
+    const d = new Uint8Array(cap);
+    d.set(this.cDirty);
+    this.cDirty = d;
+    const r = new Int32Array(cap);
+    r.set(this.cRev);
+    this.cRev = r;
+    const lt = new Float64Array(cap).fill(Number.NEGATIVE_INFINITY);
+    lt.set(this.lastT);
+    this.lastT = lt;
+    this.lastK = f(this.lastK, true);
+    this.firstK = f(this.firstK, true);
+    this.lastStart = f(this.lastStart, false);
+    this.lastO = f(this.lastO, false);
+    this.lastH = f(this.lastH, false);
+    this.lastL = f(this.lastL, false);
+    this.lastC = f(this.lastC, false);
+    this.lastVW = f(this.lastVW, false);
+    for (let i = this.keyCap; i < cap; i++) {
+      this.openList.push([]);
+      this.closedBars.push(new Map());
+    }
+    this.keyCap = cap;
+  }
+
+  /** The grid, built on the first data (its anchor may depend on the first time). */
+  gridFor(firstUs: number): Grid {
+    if (!this.grid) this.grid = makeGrid(this.opts, firstUs);
+    return this.grid;
+  }
+
+  /**
+   * Absorb rows [from, to). `keys` may be undefined (one key, code 0). `tag` marks the windows
+   * these rows open (the streaming operator passes a batch sequence number for ack tracking).
+   * `firstUs` anchors the grid when it does not exist yet (defaults to the first valid time).
+   */
+  push(
+    ts: Float64Array,
+    keys: Int32Array | undefined,
+    price: Float64Array,
+    size: Float64Array,
+    from = 0,
+    to = ts.length,
+    tag = 0,
+    firstUs?: number,
+  ): void {
+    if (to <= from) return;
+    if (!this.grid) {
+      let first = firstUs;
+      if (first === undefined)
+        for (let i = from; i < to; i++)
+          if (!Number.isNaN(ts[i]) && !Number.isNaN(price[i])) {
+            first = ts[i];
+            break;
+          }
+      if (first === undefined) {
+        for (let i = from; i < to; i++) this.invalidRows++;
+        return;
+      }
+      this.gridFor(first);
+    }
+    let maxKey = 0;
+    if (keys) for (let i = from; i < to; i++) if (keys[i] > maxKey) maxKey = keys[i];
+    this.ensureKeys(maxKey + 1);
+    if (this.simple) this.pushSimple(ts, keys, price, size, from, to, tag);
+    else this.pushGeneral(ts, keys, price, size, from, to, tag);
+  }
+
+  /** One window per row (period = every, closed left or right): typed-array fast path. */
+  private pushSimple(
+    ts: Float64Array,
+    keys: Int32Array | undefined,
+    price: Float64Array,
+    size: Float64Array,
+    from: number,
+    to: number,
+    tag: number,
+  ): void {
+    const { cS, cE, cO, cH, cL, cC, cV, cPV, cN, cF, cLast, cDirty, lastT } = this;
+    const batch = this.batch;
+    const loIncl = this.loIncl;
+    for (let i = from; i < to; i++) {
+      const t = ts[i];
+      const p = price[i];
+      if (Number.isNaN(t) || Number.isNaN(p)) {
+        this.invalidRows++;
+        continue;
+      }
+      const key = keys ? keys[i] : 0;
+      const s = size[i];
+      if (batch) {
+        if (t < lastT[key]) throw new UnsortedInputError(i, key, t, lastT[key]);
+        lastT[key] = t;
+      }
+      const cs = cS[key];
+      const ce = cE[key];
+      if (loIncl ? t >= cs && t < ce : t > cs && t <= ce) {
+        if (p > cH[key]) cH[key] = p;
+        if (p < cL[key]) cL[key] = p;
+        if (t >= cLast[key]) {
+          cC[key] = p;
+          cLast[key] = t;
+        } else if (t < cF[key]) {
+          cO[key] = p;
+          cF[key] = t;
+        }
+        cN[key]++;
+        if (!Number.isNaN(s)) {
+          cV[key] += s;
+          cPV[key] += p * s;
+        }
+        cDirty[key] = 1;
+        continue;
+      }
+      this.slowRow(key, t, p, s, tag);
+    }
+  }
+
+  /** Fast-path miss: the row opens a new window, or lands in an older one (stream). */
+  private slowRow(key: number, t: number, p: number, s: number, tag: number): void {
+    const grid = this.grid!;
+    this.candidates(grid, t);
+    if (this.cand.length === 0) return;
+    const k = this.cand[0];
+    const cur = this.cK[key];
+    if ((Number.isNaN(cur) || k > cur) && (this.batch || !this.isFinal(grid.end(k)))) {
+      if (!Number.isNaN(cur)) {
+        if (this.batch) this.emitCurrent(key);
+        else this.openList[key].push(this.currentAsAgg(key));
+      }
+      this.openCurrent(key, k, grid.start(k), grid.end(k), t, p, s, tag);
+      return;
+    }
+    const r = this.addToWindow(key, k, grid, t, p, s, tag);
+    if (r === LATE_DROPPED) this.lateDropped++;
+    else if (r === LATE_CORRECTED) this.lateCorrected++;
+  }
+
+  private openCurrent(
+    key: number,
+    k: number,
+    start: number,
+    end: number,
+    t: number,
+    p: number,
+    s: number,
+    tag: number,
+  ): void {
+    this.cK[key] = k;
+    this.cS[key] = start;
+    this.cE[key] = end;
+    this.cO[key] = p;
+    this.cH[key] = p;
+    this.cL[key] = p;
+    this.cC[key] = p;
+    this.cV[key] = !Number.isNaN(s) ? s : 0;
+    this.cPV[key] = !Number.isNaN(s) ? p * s : 0;
+    this.cN[key] = 1;
+    this.cF[key] = t;
+    this.cLast[key] = t;
+    this.cTag[key] = tag;
+    this.cDirty[key] = 1;
+    this.cRev[key] = 0;
+  }
+
+  private currentAsAgg(key: number): Agg {
+    const a = new Agg(
+      this.cK[key],
+      this.cS[key],
+      this.cE[key],
+      this.cTag[key],
+      this.cF[key],
+      this.cO[key],
+      0,
+    );
+    a.high = this.cH[key];
+    a.low = this.cL[key];
+    a.close = this.cC[key];
+    a.vol = this.cV[key];
+    a.pv = this.cPV[key];
+    a.n = this.cN[key];
+    a.last = this.cLast[key];
+    a.dirty = this.cDirty[key];
+    this.cK[key] = NONE;
+    this.cS[key] = NONE;
+    this.cE[key] = NONE;
+    return a;
+  }
+
+  /** Windows containing t, ascending, into this.cand. */
+  private candidates(grid: Grid, t: number): void {
+    const cand = this.cand;
+    cand.length = 0;
+    const top = grid.locate(t);
+    for (let k = top; ; k--) {
+      const e = grid.end(k);
+      if (e < t) break;
+      const st = grid.start(k);
+      const inLo = this.loIncl ? st <= t : st < t;
+      const inHi = this.hiIncl ? t <= e : t < e;
+      if (inLo && inHi) cand.push(k);
+      else if (!inHi) break;
+    }
+    cand.reverse();
+  }
+
+  /** Whether window k can still receive rows given the watermark (stream mode). */
+  private isFinal(end: number): boolean {
+    return this.hiIncl ? end < this.wm : end <= this.wm;
+  }
+
+  /** General path: every window containing each row. */
+  private pushGeneral(
+    ts: Float64Array,
+    keys: Int32Array | undefined,
+    price: Float64Array,
+    size: Float64Array,
+    from: number,
+    to: number,
+    tag: number,
+  ): void {
+    const grid = this.grid!;
+    const lastT = this.lastT;
+    for (let i = from; i < to; i++) {
+      const t = ts[i];
+      const p = price[i];
+      if (Number.isNaN(t) || Number.isNaN(p)) {
+        this.invalidRows++;
+        continue;
+      }
+      const key = keys ? keys[i] : 0;
+      const s = size[i];
+      if (this.batch) {
+        if (t < lastT[key]) throw new UnsortedInputError(i, key, t, lastT[key]);
+        lastT[key] = t;
+        this.closePassed(key, t);
+      }
+      this.candidates(grid, t);
+      let late = ABSORBED;
+      for (let c = 0; c < this.cand.length; c++) {
+        const r = this.addToWindow(key, this.cand[c], grid, t, p, s, tag);
+        if (r > late) late = r;
+      }
+      if (late === LATE_DROPPED) this.lateDropped++;
+      else if (late === LATE_CORRECTED) this.lateCorrected++;
+    }
+  }
+
+  /** Batch mode: emit the key's windows that cannot receive rows at or after t. */
+  private closePassed(key: number, t: number): void {
+    const list = this.openList[key];
+    let n = 0;
+    while (n < list.length && (this.hiIncl ? list[n].end < t : list[n].end <= t)) n++;
+    if (n === 0) return;
+    for (let j = 0; j < n; j++) this.emitAgg(key, list[j]);
+    list.splice(0, n);
+  }
+
+  /**
+   * Add a row to window k of a key (off the fast path). In stream mode a final window takes the
+   * row only as a correction (`late: correct`, within the horizon); otherwise it is dropped.
+   */
+  private addToWindow(
+    key: number,
+    k: number,
+    grid: Grid,
+    t: number,
+    p: number,
+    s: number,
+    tag: number,
+  ): number {
+    const list = this.openList[key];
+    let j = list.length - 1;
+    while (j >= 0 && list[j].k > k) j--;
+    if (j >= 0 && list[j].k === k) {
+      list[j].add(t, p, s);
+      return ABSORBED;
+    }
+    const end = grid.end(k);
+    if (!this.batch && this.isFinal(end)) {
+      if (!this.correct || end <= this.wm - this.horizon) return LATE_DROPPED;
+      this.correctBar(key, k, grid.start(k), end, t, p, s);
+      return LATE_CORRECTED;
+    }
+    list.splice(j + 1, 0, new Agg(k, grid.start(k), end, tag, t, p, s));
+    return ABSORBED;
+  }
+
+  /**
+   * Late row into a final window: revise the kept bar and re-emit it with the next revision. A
+   * window that had no bar gets one (revision 1 when a filled bar was emitted there, else 0).
+   */
+  private correctBar(
+    key: number,
+    k: number,
+    start: number,
+    end: number,
+    t: number,
+    p: number,
+    s: number,
+  ): void {
+    const kept = this.closedBars[key];
+    let a = kept.get(k);
+    if (a) {
+      a.add(t, p, s);
+      a.revision++;
+      this.pushBar(key, a, a.revision, 1);
+      return;
+    }
+    a = new Agg(k, start, end, 0, t, p, s);
+    const lk = this.lastK[key];
+    if (Number.isNaN(lk) || k > lk) {
+      this.emitAgg(key, a);
+      return;
+    }
+    if (this.fillKind !== 'none' && k > this.firstK[key]) a.revision = 1;
+    kept.set(k, a);
+    this.pushBar(key, a, a.revision, 1);
+  }
+
+  private pushBar(key: number, a: Agg, revision: number, final: number): void {
+    this.out.push(
+      key,
+      a.k,
+      a.start,
+      a.end,
+      a.open,
+      a.high,
+      a.low,
+      a.close,
+      a.vol,
+      a.vol > 0 ? a.pv / a.vol : Number.NaN,
+      a.n,
+      a.first,
+      a.last,
+      revision,
+      final,
+    );
+  }
+
+  /** Emit a final bar (with the filled bars before it) and remember it for fill/corrections. */
+  private emitFinal(
+    key: number,
+    k: number,
+    start: number,
+    end: number,
+    o: number,
+    h: number,
+    l: number,
+    c: number,
+    vol: number,
+    pv: number,
+    n: number,
+    first: number,
+    last: number,
+  ): void {
+    const vwap = vol > 0 ? pv / vol : Number.NaN;
+    const lk = this.lastK[key];
+    if (this.fillKind !== 'none' && !Number.isNaN(lk) && k > lk + 1)
+      this.emitFilled(key, lk, k, o, h, l, c, vwap, start);
+    this.out.push(key, k, start, end, o, h, l, c, vol, vwap, n, first, last, 0, 1);
+    if (Number.isNaN(lk)) this.firstK[key] = k;
+    this.lastK[key] = k;
+    this.lastStart[key] = start;
+    this.lastO[key] = o;
+    this.lastH[key] = h;
+    this.lastL[key] = l;
+    this.lastC[key] = c;
+    this.lastVW[key] = vwap;
+  }
+
+  private emitFilled(
+    key: number,
+    fromK: number,
+    toK: number,
+    o: number,
+    h: number,
+    l: number,
+    c: number,
+    vwap: number,
+    toStart: number,
+  ): void {
+    const grid = this.grid!;
+    const kind = this.fillKind;
+    const s0 = this.lastStart[key];
+    for (let j = fromK + 1; j < toK; j++) {
+      const st = grid.start(j);
+      let fo: number;
+      let fh: number;
+      let fl: number;
+      let fc: number;
+      let fv: number;
+      if (kind === 'null') {
+        fo = fh = fl = fc = fv = Number.NaN;
+      } else if (kind === 'const') {
+        fo = fh = fl = fc = fv = this.fillValue;
+      } else if (kind === 'prev') {
+        fo = this.lastO[key];
+        fh = this.lastH[key];
+        fl = this.lastL[key];
+        fc = this.lastC[key];
+        fv = this.lastVW[key];
+      } else {
+        const w = (st - s0) / (toStart - s0);
+        fo = this.lastO[key] + (o - this.lastO[key]) * w;
+        fh = this.lastH[key] + (h - this.lastH[key]) * w;
+        fl = this.lastL[key] + (l - this.lastL[key]) * w;
+        fc = this.lastC[key] + (c - this.lastC[key]) * w;
+        fv = this.lastVW[key] + (vwap - this.lastVW[key]) * w;
+      }
+      this.out.push(key, j, st, grid.end(j), fo, fh, fl, fc, 0, fv, 0, Number.NaN, Number.NaN, 0, 1);
+    }
+  }
+
+  private emitCurrent(key: number): void {
+    this.emitFinal(
+      key,
+      this.cK[key],
+      this.cS[key],
+      this.cE[key],
+      this.cO[key],
+      this.cH[key],
+      this.cL[key],
+      this.cC[key],
+      this.cV[key],
+      this.cPV[key],
+      this.cN[key],
+      this.cF[key],
+      this.cLast[key],
+    );
+    if (this.correct) {
+      const a = this.currentAsAgg(key);
+      this.closedBars[key].set(a.k, a);
+    }
+    this.cK[key] = NONE;
+    this.cS[key] = NONE;
+    this.cE[key] = NONE;
+  }
+
+  private emitAgg(key: number, a: Agg): void {
+    this.emitFinal(
+      key,
+      a.k,
+      a.start,
+      a.end,
+      a.open,
+      a.high,
+      a.low,
+      a.close,
+      a.vol,
+      a.pv,
+      a.n,
+      a.first,
+      a.last,
+    );
+    if (this.correct) this.closedBars[key].set(a.k, a);
+  }
+
+  /**
+   * Stream mode: set the watermark and emit every window that is now final (end at or before the
+   * watermark; strictly before when the window's end is closed), per key in window order.
+   */
+  advance(watermark: number): void {
+    if (watermark <= this.wm) return;
+    this.wm = watermark;
+    for (let key = 0; key < this.keyCap; key++) {
+      const list = this.openList[key];
+      let n = 0;
+      while (n < list.length && this.isFinal(list[n].end)) n++;
+      if (n > 0) {
+        for (let j = 0; j < n; j++) this.emitAgg(key, list[j]);
+        list.splice(0, n);
+      }
+      const ce = this.cE[key];
+      if (!Number.isNaN(ce) && this.isFinal(ce)) this.emitCurrent(key);
+      if (this.correct && this.closedBars[key].size > 0) {
+        const limit = this.wm - this.horizon;
+        for (const [k, a] of this.closedBars[key]) if (a.end <= limit) this.closedBars[key].delete(k);
+      }
+    }
+  }
+
+  /** Emit every open window (end of input). */
+  flush(): void {
+    for (let key = 0; key < this.keyCap; key++) {
+      const list = this.openList[key];
+      const ce = this.cE[key];
+      for (const a of list) this.emitAgg(key, a);
+      list.length = 0;
+      if (!Number.isNaN(ce)) this.emitCurrent(key);
+    }
+  }
+
+  /** Emit open windows that changed since the last call, as provisional bars (final = 0). */
+  provisional(): void {
+    for (let key = 0; key < this.keyCap; key++) {
+      for (const a of this.openList[key])
+        if (a.dirty) {
+          this.pushBar(key, a, 0, 0);
+          a.dirty = 0;
+        }
+      const ck = this.cK[key];
+      if (!Number.isNaN(ck) && this.cDirty[key]) {
+        const vol = this.cV[key];
+        this.out.push(
+          key,
+          ck,
+          this.cS[key],
+          this.cE[key],
+          this.cO[key],
+          this.cH[key],
+          this.cL[key],
+          this.cC[key],
+          vol,
+          vol > 0 ? this.cPV[key] / vol : Number.NaN,
+          this.cN[key],
+          this.cF[key],
+          this.cLast[key],
+          0,
+          0,
+        );
+        this.cDirty[key] = 0;
+      }
+    }
+  }
+
+  /** The smallest tag among open windows (Infinity when nothing is open). */
+  minOpenTag(): number {
+    let m = Number.POSITIVE_INFINITY;
+    for (let key = 0; key < this.keyCap; key++) {
+      if (!Number.isNaN(this.cK[key]) && this.cTag[key] < m) m = this.cTag[key];
+      const list = this.openList[key];
+      for (let j = 0; j < list.length; j++) if (list[j].tag < m) m = list[j].tag;
+    }
+    return m;
+  }
+
+  /** Whether any window is open. */
+  hasOpen(): boolean {
+    return this.minOpenTag() !== Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Result of {@link resampleKernel}: bars sorted by key, then window. */
+export interface BarsResult {
+  bars: BarBuffer;
+  /** Row order of the bars: by key then time (`key_time`) or by time then key (`time_key`). */
+  order: Int32Array;
+  invalidRows: number;
+}
+
+/**
+ * Batch resampling over whole columns (sorted by time within each key). Bars come out in the
+ * requested order: `key_time` (Polars: by key code, then window) or `time_key`.
+ */
+export function resampleKernel(
+  ts: Float64Array,
+  keys: Int32Array | undefined,
+  price: Float64Array,
+  size: Float64Array,
+  opts: ResampleKernelOptions,
+  order: 'key_time' | 'time_key' = 'key_time',
+): BarsResult {
+  const engine = new ResampleEngine({ ...opts, mode: 'batch' });
+  let first = Number.POSITIVE_INFINITY;
+  if (opts.align === 'first_observation' || opts.timeZone) {
+    for (let i = 0; i < ts.length; i++) if (ts[i] < first && !Number.isNaN(price[i])) first = ts[i];
+  }
+  engine.push(ts, keys, price, size, 0, ts.length, 0, Number.isFinite(first) ? first : undefined);
+  engine.flush();
+  const bars = engine.out;
+  return { bars, order: orderBars(bars, order), invalidRows: engine.invalidRows };
+}
+
+/**
+ * A permutation of the bars: by key then window (`key_time`, stable counting sort: bars of a key
+ * are emitted in window order) or by window start then key (`time_key`).
+ */
+export function orderBars(bars: BarBuffer, order: 'key_time' | 'time_key'): Int32Array {
+  const n = bars.length;
+  const idx = new Int32Array(n);
+  if (order === 'time_key') {
+    for (let i = 0; i < n; i++) idx[i] = i;
+    const { start, key, k } = bars;
+    idx.sort((a, b) => start[a] - start[b] || key[a] - key[b] || k[a] - k[b] || a - b);
+    return idx;
+  }
+  let maxKey = -1;
+  for (let i = 0; i < n; i++) if (bars.key[i] > maxKey) maxKey = bars.key[i];
+  const counts = new Int32Array(maxKey + 2);
+  for (let i = 0; i < n; i++) counts[bars.key[i] + 1]++;
+  for (let c = 1; c < counts.length; c++) counts[c] += counts[c - 1];
+  for (let i = 0; i < n; i++) idx[counts[bars.key[i]]++] = i;
+  return idx;
+}

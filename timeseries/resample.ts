@@ -1,0 +1,301 @@
+/**
+ * `resampleOhlcv`: trades → OHLCV bars on an Arrow table (Polars `group_by_dynamic` windows with
+ * QuestDB `SAMPLE BY` fill and alignment). The streaming twin is `resampleOhlcvStream`.
+ *
+ * @example
+ * ```ts
+ * const bars = resampleOhlcv(trades, { every: '1m', by: 'symbol' });
+ * // symbol, ts, open, high, low, close, volume, vwap, trades
+ * ```
+ */
+import type { Table, Vector } from 'apache-arrow';
+import {
+  type Columnar,
+  dictionaryVector,
+  float64Column,
+  float64Vector,
+  float64VectorNaNAsNull,
+  int64Vector,
+  keyCodes,
+  tableFromVectors,
+  timestampsUs,
+  timestampVector,
+} from './arrow.ts';
+import type { Align } from './kernels/calendar.ts';
+import {
+  type BarBuffer,
+  type Closed,
+  type Fill,
+  type Label,
+  orderBars,
+  ResampleEngine,
+  UnsortedInputError,
+} from './kernels/resample.ts';
+
+export { WindowConfigError } from './kernels/calendar.ts';
+export type { Align, Closed, Fill, Label };
+
+/** Options of {@link resampleOhlcv}, named as Polars `group_by_dynamic` names them. */
+export interface ResampleOptions {
+  /** Window stride: `1s`, `1m`, `1h`, `1d`, `1w` (Monday weeks), `1mo`, … */
+  every: string;
+  /** Window length; defaults to `every`. Longer than `every` gives overlapping windows. */
+  period?: string;
+  /** Shift of the window grid; defaults to 0. Ignored with `align: 'first_observation'`. */
+  offset?: string;
+  /** Which window ends include their boundary; default `left` ([start, end)). */
+  closed?: Closed;
+  /** Output time of a bar: window start (`left`, default) or end (`right`). */
+  label?: Label;
+  /** Key column(s); bars are per key. */
+  by?: string | string[];
+  /** Timestamp column; defaults to the first timestamp column. */
+  indexColumn?: string;
+  /** `calendar` (default, QuestDB ALIGN TO CALENDAR) or `first_observation`. */
+  align?: Align;
+  /** IANA time zone for calendar alignment; default UTC. */
+  timeZone?: string;
+  /** Empty windows: `none` (default, skipped), `null`, `prev`, `linear` or a constant price. */
+  fill?: Fill;
+  /** Price column; default `price`. */
+  price?: string;
+  /** Size column; default `size`. */
+  size?: string;
+  /** Add `first_ts` / `last_ts` (event times of the first and last trade of each bar). */
+  includeFirstLastTs?: boolean;
+  /** Add `_lower_boundary` / `_upper_boundary` (Polars `include_boundaries`). */
+  includeBoundaries?: boolean;
+  /** Row order: `key_time` (default, Polars) or `time_key`. */
+  order?: 'key_time' | 'time_key';
+}
+
+/** The input cannot be resampled (unsorted or null times); names the column. */
+export class ResampleInputError extends Error {
+  readonly code: string;
+  readonly retriable = false;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ResampleInputError';
+    this.code = code;
+  }
+}
+
+/** The first timestamp column of a table or batch. */
+export function defaultTimestampColumn(t: Columnar): string {
+  const f = t.schema.fields.find((x) => String(x.type).startsWith('Timestamp'));
+  if (!f)
+    throw new ResampleInputError(
+      'RESAMPLE_NO_TIMESTAMP',
+      `no timestamp column; columns are: ${t.schema.fields.map((x) => x.name).join(', ')}`,
+    );
+  return f.name;
+}
+
+export function byColumns(by: string | string[] | undefined): string[] {
+  return by === undefined ? [] : Array.isArray(by) ? by : [by];
+}
+
+/**
+ * Combines several key columns into one Int32 code per row. Codes are stable across calls (the
+ * streaming operator keeps one encoder per stream), so per-key state can be indexed by them.
+ */
+export class KeyEncoder {
+  /** Per by-column: the stream-level dictionary and its index. */
+  readonly dicts: string[][];
+  private readonly index: Map<string, number>[];
+  /** Composite code → per-column code (flattened, `width` entries per key). */
+  private parts: number[] = [];
+  private readonly composite = new Map<string, number>();
+  private count = 0;
+
+  constructor(readonly columns: readonly string[]) {
+    this.dicts = columns.map(() => []);
+    this.index = columns.map(() => new Map());
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Key codes of a table or batch (undefined when there are no key columns). */
+  encode(t: Columnar): Int32Array | undefined {
+    if (this.columns.length === 0) return undefined;
+    const local = this.columns.map((c, j) => {
+      const { codes, dictionary } = keyCodes(t, c);
+      const map = new Int32Array(dictionary.length);
+      for (let d = 0; d < dictionary.length; d++) {
+        let g = this.index[j].get(dictionary[d]);
+        if (g === undefined) {
+          g = this.dicts[j].length;
+          this.dicts[j].push(dictionary[d]);
+          this.index[j].set(dictionary[d], g);
+        }
+        map[d] = g;
+      }
+      return { codes, map };
+    });
+    const n = t.numRows;
+    const out = new Int32Array(n);
+    if (local.length === 1) {
+      const { codes, map } = local[0];
+      for (let i = 0; i < n; i++) out[i] = map[codes[i]];
+      for (let g = this.count; g < this.dicts[0].length; g++) this.parts.push(g);
+      this.count = this.dicts[0].length;
+      return out;
+    }
+    for (let i = 0; i < n; i++) {
+      let name = '';
+      for (let j = 0; j < local.length; j++) name += `${local[j].map[local[j].codes[i]]},`;
+      let c = this.composite.get(name);
+      if (c === undefined) {
+        c = this.count++;
+        this.composite.set(name, c);
+        for (let j = 0; j < local.length; j++) this.parts.push(local[j].map[local[j].codes[i]]);
+      }
+      out[i] = c;
+    }
+    return out;
+  }
+
+  /** The per-column code of composite key `code`. */
+  part(code: number, column: number): number {
+    return this.parts[code * this.columns.length + column];
+  }
+
+  /** A readable key for messages: `symbol=BTC-USD`. */
+  describe(code: number): string {
+    return this.columns.map((c, j) => `${c}=${this.dicts[j][this.part(code, j)]}`).join(', ');
+  }
+}
+
+/** What the bar columns look like: shared by the batch and streaming operators. */
+export interface BarLayout {
+  tsName: string;
+  by: readonly string[];
+  label: Label;
+  includeFirstLastTs: boolean;
+  includeBoundaries: boolean;
+  /** Streaming: add `final` (provisional updates on). */
+  includeFinal?: boolean;
+  /** Streaming: add `revision` (late: correct). */
+  includeRevision?: boolean;
+}
+
+function gather(src: Float64Array, idx: Int32Array): Float64Array {
+  const out = new Float64Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = src[idx[i]];
+  return out;
+}
+
+function validOf(values: Float64Array): Uint8Array {
+  const v = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) v[i] = !Number.isNaN(values[i]) ? 1 : 0;
+  return v;
+}
+
+/** Bars (in the order of `idx`) as named Arrow vectors. */
+export function barColumns(
+  bars: BarBuffer,
+  idx: Int32Array,
+  keys: KeyEncoder,
+  layout: BarLayout,
+): Record<string, Vector> {
+  const cols: Record<string, Vector> = {};
+  layout.by.forEach((name, j) => {
+    const codes = new Int32Array(idx.length);
+    for (let i = 0; i < idx.length; i++) codes[i] = keys.part(bars.key[idx[i]], j);
+    cols[name] = dictionaryVector(codes, keys.dicts[j]);
+  });
+  const start = gather(bars.start, idx);
+  const end = gather(bars.end, idx);
+  cols[layout.tsName] = timestampVector(layout.label === 'right' ? end : start);
+  if (layout.includeBoundaries) {
+    cols._lower_boundary = timestampVector(start);
+    cols._upper_boundary = timestampVector(end);
+  }
+  cols.open = float64VectorNaNAsNull(gather(bars.open, idx));
+  cols.high = float64VectorNaNAsNull(gather(bars.high, idx));
+  cols.low = float64VectorNaNAsNull(gather(bars.low, idx));
+  cols.close = float64VectorNaNAsNull(gather(bars.close, idx));
+  cols.volume = float64Vector(gather(bars.volume, idx));
+  cols.vwap = float64VectorNaNAsNull(gather(bars.vwap, idx));
+  cols.trades = int64Vector(gather(bars.trades, idx));
+  if (layout.includeFirstLastTs) {
+    const f = gather(bars.firstTs, idx);
+    const l = gather(bars.lastTs, idx);
+    const fv = validOf(f);
+    const lv = validOf(l);
+    for (let i = 0; i < f.length; i++) {
+      if (!fv[i]) f[i] = 0;
+      if (!lv[i]) l[i] = 0;
+    }
+    cols.first_ts = timestampVector(f, fv);
+    cols.last_ts = timestampVector(l, lv);
+  }
+  if (layout.includeRevision) {
+    const r = new Float64Array(idx.length);
+    for (let i = 0; i < idx.length; i++) r[i] = bars.revision[idx[i]];
+    cols.revision = int64Vector(r);
+  }
+  return cols;
+}
+
+/** Check a column exists and is a timestamp without nulls. */
+export function checkTimestampColumn(t: Columnar, name: string): void {
+  const v = t.getChild(name);
+  if (!v)
+    throw new ResampleInputError(
+      'RESAMPLE_NO_COLUMN',
+      `column "${name}" not found; columns are: ${t.schema.fields.map((f) => f.name).join(', ')}`,
+    );
+  if (v.nullCount > 0)
+    throw new ResampleInputError('RESAMPLE_NULL_TIME', `column "${name}" has ${v.nullCount} null timestamps`);
+}
+
+/**
+ * Resample trades into OHLCV bars, per `by` key and window. The input must be sorted by time
+ * within each key (an error names the column otherwise). Output columns: the `by` columns, the
+ * time column (window start, or end with `label: 'right'`), open, high, low, close, volume, vwap,
+ * trades, then first_ts/last_ts when asked. Rows are ordered by key then time (Polars order: keys
+ * in order of first appearance, or dictionary order for dictionary columns), or time then key.
+ */
+export function resampleOhlcv(table: Table, opts: ResampleOptions): Table {
+  const tsName = opts.indexColumn ?? defaultTimestampColumn(table);
+  checkTimestampColumn(table, tsName);
+  const by = byColumns(opts.by);
+  const keys = new KeyEncoder(by);
+  const codes = keys.encode(table);
+  const ts = timestampsUs(table, tsName);
+  const price = float64Column(table, opts.price ?? 'price');
+  const size = float64Column(table, opts.size ?? 'size');
+  const engine = new ResampleEngine({ ...opts, mode: 'batch' });
+  let first: number | undefined;
+  if (opts.align === 'first_observation' || opts.timeZone) {
+    let m = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < ts.length; i++) if (ts[i] < m && !Number.isNaN(price[i])) m = ts[i];
+    if (Number.isFinite(m)) first = m;
+  }
+  try {
+    engine.push(ts, codes, price, size, 0, ts.length, 0, first);
+  } catch (e) {
+    if (e instanceof UnsortedInputError) {
+      const within = by.length ? ` within key ${keys.describe(e.key)}` : '';
+      throw new ResampleInputError(
+        'RESAMPLE_UNSORTED',
+        `column "${tsName}" is not sorted ascending${within}: row ${e.row} is at ${e.time} µs, before ${e.previous} µs`,
+      );
+    }
+    throw e;
+  }
+  engine.flush();
+  const idx = orderBars(engine.out, opts.order ?? 'key_time');
+  return tableFromVectors(
+    barColumns(engine.out, idx, keys, {
+      tsName,
+      by,
+      label: opts.label ?? 'left',
+      includeFirstLastTs: opts.includeFirstLastTs ?? false,
+      includeBoundaries: opts.includeBoundaries ?? false,
+    }),
+  );
+}
