@@ -1,0 +1,152 @@
+/**
+ * `docs/components.md`, generated from the registry: per component its summary, stability,
+ * fields (type in the words error messages use, default, description) and examples.
+ */
+import type { z } from 'zod';
+import { zBytes, zDurationMs } from './common.ts';
+import { describeExpected, unwrap } from './describe.ts';
+import type { ComponentKind, ComponentSpec, Registry } from './registry.ts';
+
+export interface FieldDoc {
+  /** Dotted name, e.g. `batch.count`. */
+  name: string;
+  type: string;
+  required: boolean;
+  /** Default as YAML users would write it, if any. */
+  default?: string;
+  description: string;
+}
+
+const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch']);
+
+function defOf(s: z.ZodType): any {
+  return s._zod.def;
+}
+
+/** Default value, optionality and description, looking through wrappers. */
+function fieldInfo(s: z.ZodType): { required: boolean; default?: unknown; description?: string } {
+  let required = true;
+  let dflt: unknown;
+  let description: string | undefined = s.description;
+  let cur = s;
+  for (;;) {
+    const d = defOf(cur);
+    if (!WRAPPERS.has(d.type)) break;
+    if (d.type === 'optional' || d.type === 'nullable') required = false;
+    if (d.type === 'default' || d.type === 'prefault') {
+      required = false;
+      dflt = typeof d.defaultValue === 'function' ? d.defaultValue() : d.defaultValue;
+    }
+    cur = d.innerType;
+    description ??= cur.description;
+  }
+  return { required, default: dflt, description };
+}
+
+function isPlainObjectSchema(s: z.ZodType): boolean {
+  const d = defOf(unwrap(s));
+  return d.type === 'object';
+}
+
+/** Fields of a component's config, nested objects flattened with dotted names. */
+export function fieldDocs(schema: z.ZodType, prefix = ''): FieldDoc[] {
+  const d = defOf(unwrap(schema));
+  if (d.type !== 'object') return [];
+  const rows: FieldDoc[] = [];
+  for (const [key, field] of Object.entries(d.shape as Record<string, z.ZodType>)) {
+    const info = fieldInfo(field);
+    const name = prefix === '' ? key : `${prefix}.${key}`;
+    rows.push({
+      name,
+      type: describeExpected(field),
+      required: info.required,
+      ...(info.default !== undefined && !isPlainObjectSchema(field)
+        ? { default: formatDefault(field, info.default) }
+        : {}),
+      description: info.description ?? '',
+    });
+    if (isPlainObjectSchema(field)) rows.push(...fieldDocs(field, name));
+  }
+  return rows;
+}
+
+/** A default as it would be written in YAML: `100ms` rather than the parsed 100, `4MiB`. */
+function formatDefault(field: z.ZodType, value: unknown): string {
+  const inner = defOf(unwrap(field));
+  if (typeof value === 'number' && inner === defOf(zDurationMs)) return durationText(value);
+  if (typeof value === 'number' && inner === defOf(zBytes)) return bytesText(value);
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+function durationText(ms: number): string {
+  const units: [string, number][] = [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  for (const [unit, size] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+function bytesText(n: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  }
+  return String(n);
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+const TITLES: Record<ComponentKind, string> = { source: 'Sources', op: 'Operators', sink: 'Sinks' };
+
+function componentSection(spec: ComponentSpec): string {
+  const lines: string[] = [];
+  lines.push(`### ${spec.name}`, '', `*${spec.stability}*. ${spec.summary}`, '');
+  const usage: Record<ComponentKind, string> = {
+    source: `Written as \`type: ${spec.name}\` under \`sources:\`.`,
+    sink: `Written as \`type: ${spec.name}\` with \`from:\` under \`sinks:\`.`,
+    op: `Written as \`- ${spec.name}: {...}\` in a stream's \`ops:\`.`,
+  };
+  lines.push(usage[spec.kind], '');
+  const rows = fieldDocs(spec.config);
+  if (rows.length > 0) {
+    lines.push('| Field | Type | Default | Description |', '| --- | --- | --- | --- |');
+    for (const r of rows) {
+      const dflt = r.default !== undefined ? `\`${cell(r.default)}\`` : r.required ? 'required' : '';
+      lines.push(`| \`${r.name}\` | ${cell(r.type)} | ${dflt} | ${cell(r.description)} |`);
+    }
+    lines.push('');
+  }
+  for (const ex of spec.examples ?? []) {
+    lines.push(`Example: ${ex.title}`, '', '```yaml', ex.yaml.trimEnd(), '```', '');
+  }
+  return lines.join('\n');
+}
+
+/** The whole `docs/components.md`. */
+export function renderComponentsDoc(registry: Registry): string {
+  const out: string[] = [
+    '# Components',
+    '',
+    '<!-- Generated by `npm run gen` from the component specs; do not edit by hand. -->',
+    '',
+    'Every source, operator and sink that a pipeline file can name. Durations are written like',
+    '`100ms`, `5s`, `1m30s` (calendar units `d`, `w`, `mo`, `q`, `y` where noted); byte sizes like',
+    '`4MiB` or a plain number of bytes. See [config.md](config.md) for the file layout.',
+    '',
+  ];
+  for (const kind of ['source', 'op', 'sink'] as const) {
+    const specs = registry.list(kind);
+    out.push(`## ${TITLES[kind]}`, '');
+    if (specs.length === 0) out.push('None registered.', '');
+    for (const spec of specs) out.push(componentSection(spec));
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
