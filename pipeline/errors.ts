@@ -1,0 +1,55 @@
+/**
+ * Errors raised by the pipeline runtime. Each has a stable `code` and says whether retrying (or
+ * redelivering the rows) can help.
+ */
+
+export abstract class PipelineError extends Error {
+  abstract readonly code: string;
+  abstract readonly retriable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A lossy source pushed while its queue was full: the message was dropped (and counted). */
+export class QueueFullError extends PipelineError {
+  readonly code = 'POLAROID_QUEUE_FULL';
+  readonly retriable = true;
+}
+
+/** Rows still in flight when the shutdown deadline passed: nacked so they can be redelivered. */
+export class ShutdownAbandonedError extends PipelineError {
+  readonly code = 'POLAROID_SHUTDOWN_ABANDONED';
+  readonly retriable = true;
+}
+
+/** A dead letter could not be made durable: the message is nacked, never acked. */
+export class DeadLetterWriteError extends PipelineError {
+  readonly code = 'POLAROID_DEAD_LETTER_WRITE';
+  readonly retriable = true;
+}
+
+/** The config names a component type that no registered spec provides. */
+export class UnknownComponentError extends PipelineError {
+  readonly code = 'POLAROID_UNKNOWN_COMPONENT';
+  readonly retriable = false;
+}
+
+/** A name given to the runtime (a stream for `batches()`, `ctx.stream()`) does not exist. */
+export class UnknownStreamError extends PipelineError {
+  readonly code = 'POLAROID_UNKNOWN_STREAM';
+  readonly retriable = false;
+}
+
+/** An operator chain failed; the stream stops and the pipeline is no longer ready. */
+export class OperatorFailedError extends PipelineError {
+  readonly code = 'POLAROID_OPERATOR_FAILED';
+  readonly retriable = false;
+}
+
+/** The pipeline was used in the wrong state (started twice, batches() after stop). */
+export class PipelineStateError extends PipelineError {
+  readonly code = 'POLAROID_PIPELINE_STATE';
+  readonly retriable = false;
+}
