@@ -353,8 +353,8 @@ function compile(opts: RollingKernelOptions): ProcessFn {
   const w = opts.window;
   const lines: string[] = [genNewState(p), genGrow(p), genRecompute(p)];
   lines.push('const states = [];', 'return function process(ts, keys, cols, out) {', 'const n = ts.length;');
-  for (let j = 0; j < opts.inputs; j++) if (p.slotOf[j] >= 0) lines.push(`const c${j} = cols[${j}];`);
-  for (const e of p.ewms) lines.push(`const c${e.input} = cols[${e.input}];`);
+  for (let j = 0; j < opts.inputs; j++)
+    if (p.slotOf[j] >= 0 || p.ewms.some((e) => e.input === j)) lines.push(`const c${j} = cols[${j}];`);
   for (let a = 0; a < opts.aggs.length; a++) lines.push(`const o${a} = out[${a}];`);
   lines.push(
     'for (let i = 0; i < n; i++) {',
