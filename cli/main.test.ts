@@ -47,7 +47,7 @@ describe('polaroid CLI: usage', () => {
     const t = testIo();
     expect(await main(['--help'], t.io)).toBe(0);
     expect(t.stdout.text).toContain('polaroid run <config.yaml>');
-    expect(t.stdout.text).toContain('polaroid lint <config.yaml>...');
+    expect(t.stdout.text).toContain('polaroid lint <config.yaml|folder>...');
     expect(t.stdout.text).toContain('polaroid demo');
   });
 
@@ -77,14 +77,14 @@ describe('polaroid lint', () => {
 
     const ok = testIo();
     expect(await main(['lint', clean], ok.io)).toBe(0);
-    expect(ok.stderr.text).toBe('1 file OK\n');
+    expect(ok.stderr.text).toBe('1 file checked, no problems\n');
 
     const bad = testIo();
     expect(await main(['lint', clean, broken], bad.io)).toBe(1);
     expect(bad.stdout.text).toMatch(
       new RegExp(`^${broken.replaceAll('.', '\\.')}:2:1: sinkz: unknown field`),
     );
-    expect(bad.stderr.text).toBe('1 problem in 1 of 2 files\n');
+    expect(bad.stdout.text.trim().split('\n').at(-1)).toBe('1 problem in 1 of 2 files');
   });
 
   it('reports an unset variable without printing any value', async () => {
@@ -94,6 +94,15 @@ describe('polaroid lint', () => {
     expect(t.stdout.text).toContain(`${withVar}:2:`);
     expect(t.stdout.text).toContain('LISTEN_ADDR');
     expect(t.stdout.text + t.stderr.text).not.toContain('SECRET_CANARY');
+  });
+
+  it('lints the YAML files of a folder', async () => {
+    await file('a.yaml', 'sources: {}\n');
+    await file('b.yml', 'sources: []\n');
+    const t = testIo();
+    expect(await main(['lint', dir], t.io)).toBe(1);
+    expect(t.stdout.text).toContain(`${join(dir, 'b.yml')}:1:`);
+    expect(t.stdout.text).toContain('1 problem in 1 of 2 files');
   });
 
   it('needs at least one file', async () => {

@@ -15,8 +15,9 @@ Usage:
       Run the pipeline in the file until Ctrl-C (or SIGTERM), then stop gracefully:
       inputs stop, batches in flight are written, acks are sent. A second Ctrl-C stops at once.
       On a terminal a status line shows rows/s per source, batches, gaps and drops.
-  polaroid lint <config.yaml>...
-      Check config files; prints file:line:col: path: message for each problem.
+  polaroid lint <config.yaml|folder>...
+      Check config files (folders: every .yaml/.yml file in them) without starting anything;
+      prints file:line:col: path: message for each problem.
       Exits 1 when any file has a problem, 0 when all are clean.
   polaroid simulate [--host 127.0.0.1] [--port 8765] [--symbols BTC-USD,ETH-USD,SOL-USD]
                     [--rate 1000] [--seed 1]
