@@ -1,0 +1,176 @@
+/**
+ * Incremental state of the streaming as-of join, per key: the retained right rows sorted by `on`,
+ * each with a reference (slot, row) to the batch that holds its values. Pure typed arrays.
+ *
+ * The match rules are those of {@link asofJoinIndices} (kernels/asof.ts). On top, this file says
+ * when a match is final given the right watermark `W` (every right row still to come has
+ * `on >= W`), and which retained rows can be dropped given a lower bound `N` on the left rows still
+ * to be matched.
+ */
+import type { AsofStrategy } from './asof.ts';
+
+/** Retained right rows of one key, sorted by `on`; live entries are `[start, end)`. */
+export class AsofHistory {
+  ts: Float64Array;
+  slot: Int32Array;
+  row: Int32Array;
+  start = 0;
+  end = 0;
+  /** Cursor hint for the merge with non-decreasing left values. */
+  private hint = 0;
+
+  constructor(capacity = 16) {
+    this.ts = new Float64Array(capacity);
+    this.slot = new Int32Array(capacity);
+    this.row = new Int32Array(capacity);
+  }
+
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  private makeRoom(): void {
+    if (this.end < this.ts.length) return;
+    const n = this.end - this.start;
+    if (this.start > 0 && n <= this.ts.length >> 1) {
+      this.ts.copyWithin(0, this.start, this.end);
+      this.slot.copyWithin(0, this.start, this.end);
+      this.row.copyWithin(0, this.start, this.end);
+    } else {
+      const cap = Math.max(16, this.ts.length * 2);
+      const ts = new Float64Array(cap);
+      const slot = new Int32Array(cap);
+      const row = new Int32Array(cap);
+      ts.set(this.ts.subarray(this.start, this.end));
+      slot.set(this.slot.subarray(this.start, this.end));
+      row.set(this.row.subarray(this.start, this.end));
+      this.ts = ts;
+      this.slot = slot;
+      this.row = row;
+    }
+    this.hint = Math.max(0, this.hint - this.start);
+    this.start = 0;
+    this.end = n;
+  }
+
+  /** Insert after every entry with `on <= t` (stable for equal values). */
+  insert(t: number, slot: number, row: number): void {
+    this.makeRoom();
+    let p = this.end;
+    const ts = this.ts;
+    while (p > this.start && ts[p - 1] > t) p--;
+    if (p < this.end) {
+      ts.copyWithin(p + 1, p, this.end);
+      this.slot.copyWithin(p + 1, p, this.end);
+      this.row.copyWithin(p + 1, p, this.end);
+    }
+    ts[p] = t;
+    this.slot[p] = slot;
+    this.row[p] = row;
+    this.end++;
+  }
+
+  /** Drop the `n` oldest entries, calling `dropped(slot)` for each. */
+  dropFront(n: number, dropped: (slot: number) => void): void {
+    const stop = this.start + n;
+    for (let p = this.start; p < stop; p++) dropped(this.slot[p]);
+    this.start = stop;
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+    }
+  }
+
+  /** First position with `on > l` (`strict = false`) or `on >= l` (`strict = true`). */
+  cursor(l: number, strict: boolean): number {
+    const ts = this.ts;
+    let c = Math.min(Math.max(this.hint, this.start), this.end);
+    if (strict) {
+      while (c > this.start && ts[c - 1] >= l) c--;
+      while (c < this.end && ts[c] < l) c++;
+    } else {
+      while (c > this.start && ts[c - 1] > l) c--;
+      while (c < this.end && ts[c] <= l) c++;
+    }
+    this.hint = c;
+    return c;
+  }
+}
+
+/** Position of the match of left value `l` in `h` (absolute), or -1. */
+export function historyMatch(
+  h: AsofHistory,
+  l: number,
+  strategy: AsofStrategy,
+  allowEq: boolean,
+  tol: number,
+): number {
+  if (h.end === h.start || Number.isNaN(l)) return -1;
+  const ts = h.ts;
+  const end = h.end;
+  if (strategy === 'backward') {
+    const c = h.cursor(l, !allowEq);
+    return c > h.start && l - ts[c - 1] <= tol ? c - 1 : -1;
+  }
+  if (strategy === 'forward') {
+    const c = h.cursor(l, allowEq);
+    return c < end && ts[c] - l <= tol ? c : -1;
+  }
+  const c = h.cursor(l, !allowEq);
+  let f = c;
+  if (!allowEq) while (f < end && ts[f] === l) f++;
+  const hasB = c > h.start;
+  let best = -1;
+  if (f < end && (!hasB || ts[f] - l <= l - ts[c - 1])) {
+    const v = ts[f];
+    while (f + 1 < end && ts[f + 1] === v) f++;
+    best = f;
+  } else if (hasB) best = c - 1;
+  return best >= 0 && Math.abs(l - ts[best]) <= tol ? best : -1;
+}
+
+/**
+ * Whether the match of `l` (position `pos` from {@link historyMatch}, -1 for none) can no longer
+ * change, when every right row still to come has `on >= w`:
+ * backward needs `w > l` (`w >= l` without exact matches); forward is final once a match exists
+ * with `on <= w`, or when `w > l + tol`; nearest needs `w > l + min(distance, tol)`.
+ */
+export function matchIsFinal(
+  h: AsofHistory | undefined,
+  pos: number,
+  l: number,
+  strategy: AsofStrategy,
+  allowEq: boolean,
+  tol: number,
+  w: number,
+): boolean {
+  if (w === Number.POSITIVE_INFINITY || Number.isNaN(l)) return true;
+  if (strategy === 'backward') return allowEq ? w > l : w >= l;
+  if (strategy === 'forward') return pos >= 0 ? w >= h!.ts[pos] : w > l + tol;
+  const bound = pos >= 0 ? Math.min(Math.abs(h!.ts[pos] - l), tol) : tol;
+  return w > l + bound;
+}
+
+/**
+ * How many of the oldest entries of `h` no left row with value `>= n` can match: superseded by a
+ * later entry (backward, nearest), behind every such left row (forward), or beyond the tolerance.
+ */
+export function droppable(
+  h: AsofHistory,
+  n: number,
+  strategy: AsofStrategy,
+  allowEq: boolean,
+  tol: number,
+): number {
+  const ts = h.ts;
+  let s = h.start;
+  const end = h.end;
+  const horizon = n - tol;
+  while (s < end && ts[s] < horizon) s++;
+  if (strategy === 'forward') {
+    if (allowEq) while (s < end && ts[s] < n) s++;
+    else while (s < end && ts[s] <= n) s++;
+  } else if (allowEq) while (s + 1 < end && ts[s + 1] <= n) s++;
+  else while (s + 1 < end && ts[s + 1] < n) s++;
+  return s - h.start;
+}

@@ -1,0 +1,426 @@
+/**
+ * As-of join kernel (Polars `join_asof_impl` semantics) over typed arrays: for every left row, the
+ * index of the matching right row, or -1.
+ *
+ * - `backward`: the last right row with `on <= left` (`<` without exact matches). With equal
+ *   right values the last one wins.
+ * - `forward`: the first right row with `on >= left` (`>` without exact matches).
+ * - `nearest`: the right row with the smallest `|left - right|`. As in Polars (`AsofJoinNearestState`,
+ *   "ties broken towards the last element"): on a tie between a smaller and a larger right value
+ *   the larger (later) one wins, and among equal right values the last one wins. Without exact
+ *   matches, right values equal to the left value are skipped.
+ * - `tolerance` (inclusive, all strategies): a match needs `|left - right| <= tolerance`.
+ * - Keys (`by`): rows match only within the same key code. Codes are dense ids shared by both
+ *   sides (`0 <= code < nKeys`); a negative code (null key) never matches.
+ * - NaN `on` values: a NaN left row gets -1; a NaN right row is never matched. Both are skipped by
+ *   the sortedness check.
+ *
+ * Input must be sorted by `on` within each key, on both sides; otherwise {@link AsofUnsortedError}
+ * is thrown naming the side, the row and the key. The work is one counting-sort pass that lays the
+ * right rows out per key, then one merge pass over the left with a cursor per key.
+ */
+
+export type AsofStrategy = 'backward' | 'forward' | 'nearest';
+
+export interface AsofKernelOptions {
+  strategy?: AsofStrategy;
+  /** Inclusive bound on `|left - right|`, in the unit of `on`; default: none. */
+  tolerance?: number;
+  /** Whether a right value equal to the left value can match (default true). */
+  allowExactMatches?: boolean;
+  /** Key codes of the left rows (`by`); with `rightKeys` and `nKeys`. */
+  leftKeys?: Int32Array;
+  rightKeys?: Int32Array;
+  /** Number of distinct key codes over both sides (codes are `0..nKeys-1`). */
+  nKeys?: number;
+}
+
+/** Input not sorted by `on` within a key. `row` follows `previousRow` but has a smaller value. */
+export class AsofUnsortedError extends Error {
+  readonly code = 'ASOF_UNSORTED';
+  readonly retriable = false;
+  constructor(
+    message: string,
+    readonly side: 'left' | 'right',
+    readonly row: number,
+    readonly previousRow: number,
+    /** Key code of the group, or -1 without keys. */
+    readonly key: number,
+  ) {
+    super(message);
+    this.name = 'AsofUnsortedError';
+  }
+}
+
+function unsorted(side: 'left' | 'right', row: number, prev: number, key: number, v: number, pv: number) {
+  const where = key >= 0 ? ` within key ${key}` : '';
+  return new AsofUnsortedError(
+    `${side} input is not sorted by on${where}: row ${row} (${v}) comes after row ${prev} (${pv})`,
+    side,
+    row,
+    prev,
+    key,
+  );
+}
+
+/** Right rows laid out per key: values and original indices, key `k` in `[start[k], start[k+1])`. */
+interface Layout {
+  values: Float64Array;
+  index: Int32Array | undefined;
+  start: Int32Array;
+}
+
+function layoutUnkeyed(right: Float64Array): Layout {
+  const n = right.length;
+  let nan = 0;
+  let prev = Number.NEGATIVE_INFINITY;
+  let prevRow = -1;
+  for (let j = 0; j < n; j++) {
+    const v = right[j];
+    if (Number.isNaN(v)) {
+      nan++;
+      continue;
+    }
+    if (v < prev) throw unsorted('right', j, prevRow, -1, v, prev);
+    prev = v;
+    prevRow = j;
+  }
+  if (nan === 0) return { values: right, index: undefined, start: Int32Array.of(0, n) };
+  const values = new Float64Array(n - nan);
+  const index = new Int32Array(n - nan);
+  let p = 0;
+  for (let j = 0; j < n; j++) {
+    const v = right[j];
+    if (Number.isNaN(v)) continue;
+    values[p] = v;
+    index[p++] = j;
+  }
+  return { values, index, start: Int32Array.of(0, p) };
+}
+
+function layoutKeyed(right: Float64Array, keys: Int32Array, nKeys: number): Layout {
+  const n = right.length;
+  const start = new Int32Array(nKeys + 1);
+  for (let j = 0; j < n; j++) {
+    const k = keys[j];
+    const v = right[j];
+    if (k >= 0 && !Number.isNaN(v)) start[k + 1]++;
+  }
+  for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
+  const fill = start.slice(0, nKeys);
+  const total = start[nKeys];
+  const values = new Float64Array(total);
+  const index = new Int32Array(total);
+  for (let j = 0; j < n; j++) {
+    const k = keys[j];
+    const v = right[j];
+    if (k < 0 || Number.isNaN(v)) continue;
+    const p = fill[k]++;
+    if (p > start[k] && values[p - 1] > v) throw unsorted('right', j, index[p - 1], k, v, values[p - 1]);
+    values[p] = v;
+    index[p] = j;
+  }
+  return { values, index, start };
+}
+
+/**
+ * Indices of the matching right rows, one per left row (-1: no match). See the module comment for
+ * the semantics; throws {@link AsofUnsortedError} on unsorted input.
+ */
+export function asofJoinIndices(
+  leftOn: Float64Array,
+  rightOn: Float64Array,
+  opts: AsofKernelOptions = {},
+): Int32Array {
+  const strategy = opts.strategy ?? 'backward';
+  const tol = opts.tolerance ?? Number.POSITIVE_INFINITY;
+  const allowEq = opts.allowExactMatches ?? true;
+  if (!(tol >= 0)) throw new RangeError(`tolerance must be a number >= 0, got ${tol}`);
+  const keyed = opts.leftKeys !== undefined;
+  if (keyed !== (opts.rightKeys !== undefined))
+    throw new Error('leftKeys and rightKeys must be given together');
+  if (keyed && (opts.leftKeys!.length !== leftOn.length || opts.rightKeys!.length !== rightOn.length))
+    throw new Error('key codes must have one entry per row');
+  const nKeys = keyed ? (opts.nKeys ?? 0) : 1;
+  const out = new Int32Array(leftOn.length);
+  const lk = keyed ? opts.leftKeys! : undefined;
+  const rk = keyed ? opts.rightKeys! : undefined;
+  // Time-ordered input (the usual case for market data) takes one global merge pass with the
+  // last (or first) right row per key; otherwise right rows are laid out per key first.
+  if (strategy === 'backward' || strategy === 'nearest') {
+    if (mergeBackward(leftOn, rightOn, lk, rk, nKeys, tol, allowEq, strategy === 'nearest', out)) {
+      if (strategy === 'backward' || mergeNearest(leftOn, rightOn, lk, rk, nKeys, tol, out)) return out;
+    }
+  } else if (strategy === 'forward') {
+    if (mergeForward(leftOn, rightOn, lk, rk, nKeys, tol, allowEq, out)) return out;
+  } else throw new Error(`unknown strategy "${strategy}"; expected backward, forward or nearest`);
+  const layout = keyed ? layoutKeyed(rightOn, rk!, nKeys) : layoutUnkeyed(rightOn);
+  const leftKeys = lk ?? new Int32Array(leftOn.length);
+  if (strategy === 'backward') backward(leftOn, leftKeys, nKeys, keyed, layout, tol, allowEq, out);
+  else if (strategy === 'forward') forward(leftOn, leftKeys, nKeys, keyed, layout, tol, allowEq, out);
+  else nearest(leftOn, leftKeys, nKeys, keyed, layout, tol, allowEq, out);
+  if (layout.index !== undefined) {
+    const index = layout.index;
+    for (let i = 0; i < out.length; i++) {
+      const p = out[i];
+      if (p >= 0) out[i] = index[p];
+    }
+  }
+  return out;
+}
+
+/**
+ * Backward match by one merge of both sides in global `on` order, keeping the last right row per
+ * key. With `raw`, the tolerance is not applied (nearest uses the candidate). Returns false, with
+ * `out` unspecified, as soon as either side is not in global order (NaN rows are skipped).
+ */
+function mergeBackward(
+  left: Float64Array,
+  right: Float64Array,
+  lk: Int32Array | undefined,
+  rk: Int32Array | undefined,
+  nKeys: number,
+  tol: number,
+  allowEq: boolean,
+  raw: boolean,
+  out: Int32Array,
+): boolean {
+  const last = new Int32Array(nKeys).fill(-1);
+  const nr = right.length;
+  let j = 0;
+  let prevL = Number.NEGATIVE_INFINITY;
+  let prevR = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < left.length; i++) {
+    const l = left[i];
+    if (Number.isNaN(l)) {
+      out[i] = -1;
+      continue;
+    }
+    if (l < prevL) return false;
+    prevL = l;
+    while (j < nr) {
+      const r = right[j];
+      if (r <= l) {
+        if (r < prevR) return false;
+        prevR = r;
+        if (!allowEq && r === l) break;
+        const k = rk ? rk[j] : 0;
+        if (k >= 0) last[k] = j;
+      } else if (!Number.isNaN(r)) break;
+      j++;
+    }
+    const k = lk ? lk[i] : 0;
+    const m = k >= 0 && k < nKeys ? last[k] : -1;
+    out[i] = m >= 0 && (raw || l - right[m] <= tol) ? m : -1;
+  }
+  for (; j < nr; j++) {
+    const r = right[j];
+    if (r < prevR) return false;
+    if (!Number.isNaN(r)) prevR = r;
+  }
+  return true;
+}
+
+/**
+ * Forward match by one merge in reverse global order, keeping the first right row per key.
+ * Returns false when either side is not in global `on` order.
+ */
+function mergeForward(
+  left: Float64Array,
+  right: Float64Array,
+  lk: Int32Array | undefined,
+  rk: Int32Array | undefined,
+  nKeys: number,
+  tol: number,
+  allowEq: boolean,
+  out: Int32Array,
+): boolean {
+  const first = new Int32Array(nKeys).fill(-1);
+  let j = right.length - 1;
+  let prevL = Number.POSITIVE_INFINITY;
+  let prevR = Number.POSITIVE_INFINITY;
+  for (let i = left.length - 1; i >= 0; i--) {
+    const l = left[i];
+    if (Number.isNaN(l)) {
+      out[i] = -1;
+      continue;
+    }
+    if (l > prevL) return false;
+    prevL = l;
+    while (j >= 0) {
+      const r = right[j];
+      if (r >= l) {
+        if (r > prevR) return false;
+        prevR = r;
+        if (!allowEq && r === l) break;
+        const k = rk ? rk[j] : 0;
+        if (k >= 0) first[k] = j;
+      } else if (!Number.isNaN(r)) break;
+      j--;
+    }
+    const k = lk ? lk[i] : 0;
+    const m = k >= 0 && k < nKeys ? first[k] : -1;
+    out[i] = m >= 0 && right[m] - l <= tol ? m : -1;
+  }
+  for (; j >= 0; j--) {
+    const r = right[j];
+    if (r > prevR) return false;
+    if (!Number.isNaN(r)) prevR = r;
+  }
+  return true;
+}
+
+/**
+ * Second pass of the nearest match on time-ordered input: `out` holds the backward candidates
+ * (last right row below or at the left value); a reverse merge finds the first right row above it
+ * per key (and the last of its equal values), and the closer one wins, the later on a tie.
+ */
+function mergeNearest(
+  left: Float64Array,
+  right: Float64Array,
+  lk: Int32Array | undefined,
+  rk: Int32Array | undefined,
+  nKeys: number,
+  tol: number,
+  out: Int32Array,
+): boolean {
+  const first = new Int32Array(nKeys).fill(-1);
+  const lastDup = new Int32Array(nKeys).fill(-1);
+  let j = right.length - 1;
+  for (let i = left.length - 1; i >= 0; i--) {
+    const l = left[i];
+    if (Number.isNaN(l)) continue;
+    while (j >= 0) {
+      const r = right[j];
+      if (r > l) {
+        const k = rk ? rk[j] : 0;
+        if (k >= 0) {
+          const f = first[k];
+          if (f < 0 || right[f] !== r) lastDup[k] = j;
+          first[k] = j;
+        }
+      } else if (!Number.isNaN(r)) break;
+      j--;
+    }
+    const k = lk ? lk[i] : 0;
+    const b = out[i];
+    let best = b;
+    if (k >= 0 && k < nKeys && first[k] >= 0) {
+      const f = first[k];
+      if (b < 0 || right[f] - l <= l - right[b]) best = lastDup[k];
+    }
+    out[i] = best >= 0 && Math.abs(l - right[best]) <= tol ? best : -1;
+  }
+  return true;
+}
+
+/** Per-key last left value, for the left sortedness check. */
+function lastLeftState(nKeys: number): { last: Float64Array; lastRow: Int32Array } {
+  return { last: new Float64Array(nKeys).fill(Number.NEGATIVE_INFINITY), lastRow: new Int32Array(nKeys) };
+}
+
+function backward(
+  left: Float64Array,
+  keys: Int32Array,
+  nKeys: number,
+  keyed: boolean,
+  layout: Layout,
+  tol: number,
+  allowEq: boolean,
+  out: Int32Array,
+): void {
+  const { values: rs, start } = layout;
+  const cur = start.slice(0, nKeys);
+  const { last, lastRow } = lastLeftState(nKeys);
+  for (let i = 0; i < left.length; i++) {
+    const k = keys[i];
+    const l = left[i];
+    if (k < 0 || k >= nKeys || Number.isNaN(l)) {
+      out[i] = -1;
+      continue;
+    }
+    if (l < last[k]) throw unsorted('left', i, lastRow[k], keyed ? k : -1, l, last[k]);
+    last[k] = l;
+    lastRow[k] = i;
+    const end = start[k + 1];
+    let c = cur[k];
+    if (allowEq) while (c < end && rs[c] <= l) c++;
+    else while (c < end && rs[c] < l) c++;
+    cur[k] = c;
+    out[i] = c > start[k] && l - rs[c - 1] <= tol ? c - 1 : -1;
+  }
+}
+
+function forward(
+  left: Float64Array,
+  keys: Int32Array,
+  nKeys: number,
+  keyed: boolean,
+  layout: Layout,
+  tol: number,
+  allowEq: boolean,
+  out: Int32Array,
+): void {
+  const { values: rs, start } = layout;
+  const cur = start.slice(0, nKeys);
+  const { last, lastRow } = lastLeftState(nKeys);
+  for (let i = 0; i < left.length; i++) {
+    const k = keys[i];
+    const l = left[i];
+    if (k < 0 || k >= nKeys || Number.isNaN(l)) {
+      out[i] = -1;
+      continue;
+    }
+    if (l < last[k]) throw unsorted('left', i, lastRow[k], keyed ? k : -1, l, last[k]);
+    last[k] = l;
+    lastRow[k] = i;
+    const end = start[k + 1];
+    let c = cur[k];
+    if (allowEq) while (c < end && rs[c] < l) c++;
+    else while (c < end && rs[c] <= l) c++;
+    cur[k] = c;
+    out[i] = c < end && rs[c] - l <= tol ? c : -1;
+  }
+}
+
+function nearest(
+  left: Float64Array,
+  keys: Int32Array,
+  nKeys: number,
+  keyed: boolean,
+  layout: Layout,
+  tol: number,
+  allowEq: boolean,
+  out: Int32Array,
+): void {
+  const { values: rs, start } = layout;
+  const cur = start.slice(0, nKeys);
+  const { last, lastRow } = lastLeftState(nKeys);
+  for (let i = 0; i < left.length; i++) {
+    const k = keys[i];
+    const l = left[i];
+    if (k < 0 || k >= nKeys || Number.isNaN(l)) {
+      out[i] = -1;
+      continue;
+    }
+    if (l < last[k]) throw unsorted('left', i, lastRow[k], keyed ? k : -1, l, last[k]);
+    last[k] = l;
+    lastRow[k] = i;
+    const end = start[k + 1];
+    // c: first right value > l (exact matches allowed) or >= l (not allowed).
+    let c = cur[k];
+    if (allowEq) while (c < end && rs[c] <= l) c++;
+    else while (c < end && rs[c] < l) c++;
+    cur[k] = c;
+    let f = c;
+    if (!allowEq) while (f < end && rs[f] === l) f++;
+    const hasB = c > start[k];
+    let best = -1;
+    if (f < end && (!hasB || rs[f] - l <= l - rs[c - 1])) {
+      const v = rs[f];
+      while (f + 1 < end && rs[f + 1] === v) f++;
+      best = f;
+    } else if (hasB) best = c - 1;
+    out[i] = best >= 0 && Math.abs(l - rs[best]) <= tol ? best : -1;
+  }
+}
