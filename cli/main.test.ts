@@ -70,6 +70,31 @@ describe('polaroid CLI: usage', () => {
   });
 });
 
+describe('polaroid simulate', () => {
+  it('serves the feed until a signal, then stops with exit 0', async () => {
+    const t = testIo();
+    const running = main(['simulate', '--port', '0', '--rate', '50', '--seed', '7'], t.io);
+    for (let i = 0; i < 200 && !t.stderr.text.includes('feed at'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const url = /feed at (ws:\/\/127\.0\.0\.1:\d+\/ws)/.exec(t.stderr.text)?.[1];
+    expect(url).toBeDefined();
+    const rest = url!.replace('ws://', 'http://').replace('/ws', '/control/stats');
+    expect((await fetch(rest)).status).toBe(200);
+    t.signals.emit('SIGTERM');
+    expect(await running).toBe(0);
+    await expect(fetch(rest)).rejects.toThrow();
+  });
+
+  it('prints the simulator options with --help, and exits 2 on a bad one', async () => {
+    const help = testIo();
+    expect(await main(['simulate', '--help'], help.io)).toBe(0);
+    expect(help.stdout.text).toContain('--fault AT:KIND[:N]');
+    const bad = testIo();
+    expect(await main(['simulate', '--rate', '-1'], bad.io)).toBe(2);
+    expect(bad.stderr.text).toContain('--rate expects a positive number');
+  });
+});
+
 describe('polaroid lint', () => {
   it('exits 0 on clean files and 1 with file:line:col messages on any problem', async () => {
     const clean = await file('clean.yaml', 'sources: {}\n');

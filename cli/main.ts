@@ -2,6 +2,8 @@
  * `polaroid` command line: run a pipeline file, lint config files, start the exchange simulator,
  * or run the self-contained demo. `bin/polaroid.js` calls {@link main} and exits with its code.
  */
+
+import { SIMULATE_USAGE } from '../simulator/index.ts';
 import { demoCommand } from './demo.ts';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, UsageError } from './io.ts';
 import { lintCommand } from './lint.ts';
@@ -21,7 +23,8 @@ Usage:
       Exits 1 when any file has a problem, 0 when all are clean.
   polaroid simulate [--host 127.0.0.1] [--port 8765] [--symbols BTC-USD,ETH-USD,SOL-USD]
                     [--rate 1000] [--seed 1]
-      Start the built-in exchange simulator (WebSocket trades and quotes) until Ctrl-C.
+      Start the built-in exchange simulator (WebSocket trades and quotes, REST history) until
+      Ctrl-C. polaroid simulate --help lists every option (faults, auth, number formats).
   polaroid demo [--for <duration>]
       Start the simulator in-process on a free loopback port and run examples/demo.yaml
       against it. Needs no network and no servers.
@@ -60,7 +63,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return EXIT_USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(HELP);
+    io.stdout.write(name === 'simulate' ? `${SIMULATE_USAGE}\n` : HELP);
     return EXIT_OK;
   }
   try {

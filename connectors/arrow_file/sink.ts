@@ -1,8 +1,8 @@
 /**
  * `arrow_file` sink: appends batches to an Arrow IPC stream file (schema once, then dictionary
  * deltas and record batches). A write resolves only after its bytes are written and fdatasync'd,
- * so acks released on it survive a crash. Any Arrow reader (pyarrow `ipc.open_stream`, arrow-js
- * `tableFromIPC`, polars `read_ipc_stream`) reads the file, also while it is being written.
+ * so acks released on it survive a crash. Arrow stream readers (pyarrow `ipc.open_stream`,
+ * arrow-js `tableFromIPC`) read the file, also while it is being written.
  */
 import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
