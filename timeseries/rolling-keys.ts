@@ -35,6 +35,18 @@ class ColumnKeys {
     const out = new Int32Array(v.length);
     let o = 0;
     if (v.type instanceof Dictionary) {
+      if (v.data.length === 1 && v.nullCount === 0) {
+        // One chunk whose dictionary maps to itself (the usual case for the stream's growing
+        // dictionary): the codes are the ids, no copy.
+        const d = v.data[0];
+        const dict = d.dictionary!;
+        let identity = true;
+        for (let j = 0; j < dict.length; j++) {
+          const s = dict.get(j);
+          if (this.id(s == null ? NULL_KEY : String(s)) !== j) identity = false;
+        }
+        if (identity) return (d.values as Int32Array).subarray(0, d.length);
+      }
       for (const d of v.data) {
         const dict = d.dictionary!;
         const map = new Int32Array(dict.length);
