@@ -1,0 +1,234 @@
+/**
+ * Sequence-gap detection for feeds that number their messages (per symbol, per channel, or
+ * globally). Venues say "if you see a gap, resync"; this finds the gaps without a second JSON
+ * parse on the hot path.
+ *
+ * A message is one JSON object or an array of objects; each object that has the sequence field at
+ * its top level is checked. The fast path scans the text for `"<field>":` and for each scope key,
+ * and pairs the k-th sequence with the k-th value of each scope key. When that pairing is not
+ * certain (a scope key missing or repeated, escaped characters in a scope value, a key that
+ * occurs in a nested object), it falls back to `JSON.parse` of the message, which is always exact.
+ *
+ * Per scope: the first number seen starts the sequence; `expected = last + 1`; a larger number is
+ * a gap (reported once, with the number of missing messages `got - expected`); a smaller or equal
+ * number is counted as out of order and does not move the sequence back.
+ */
+
+export interface GapReport {
+  scope: string;
+  expected: number;
+  got: number;
+}
+
+export interface SequenceStats {
+  /** Gaps found (one per jump). */
+  gaps: number;
+  /** Messages missing in those gaps. */
+  missing: number;
+  /** Numbers at or below the last one seen (duplicates, replays). */
+  outOfOrder: number;
+  /** Messages whose sequence could not be read by the fast path (parsed as JSON instead). */
+  slowPath: number;
+}
+
+const GLOBAL = 'global';
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+export class SequenceTracker {
+  private readonly field: string;
+  private readonly fieldToken: string;
+  private readonly scopeKeys: readonly string[];
+  private readonly scopeTokens: readonly string[];
+  private readonly last = new Map<string, number>();
+  private lastGlobal = Number.NaN;
+  private readonly onGap: (gap: GapReport) => void;
+  readonly stats: SequenceStats = { gaps: 0, missing: 0, outOfOrder: 0, slowPath: 0 };
+  // Reused scratch for the fast path.
+  private seqs: number[] = [];
+  private scopes: string[][] = [];
+
+  /** `scope`: 'global' or the names of the key fields that partition the sequence. */
+  constructor(field: string, scope: 'global' | readonly string[], onGap: (gap: GapReport) => void) {
+    this.field = field;
+    this.fieldToken = JSON.stringify(field);
+    this.scopeKeys = scope === GLOBAL ? [] : scope;
+    this.scopeTokens = this.scopeKeys.map((k) => JSON.stringify(k));
+    this.scopes = this.scopeKeys.map(() => []);
+    this.onGap = onGap;
+  }
+
+  /** Forget every sequence (a new connection starts a new sequence space). */
+  reset(): void {
+    this.last.clear();
+    this.lastGlobal = Number.NaN;
+  }
+
+  /** Check the sequence numbers in one text message. */
+  observe(text: string): void {
+    if (!this.scan(text)) {
+      this.stats.slowPath++;
+      this.slow(text);
+      return;
+    }
+    const n = this.seqs.length;
+    if (this.scopeKeys.length === 0) {
+      for (let i = 0; i < n; i++) this.checkGlobal(this.seqs[i]);
+      return;
+    }
+    if (this.scopeKeys.length === 1) {
+      const values = this.scopes[0];
+      for (let i = 0; i < n; i++) this.check(values[i], this.seqs[i]);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      let key = this.scopes[0][i];
+      for (let k = 1; k < this.scopes.length; k++) key += `|${this.scopes[k][i]}`;
+      this.check(key, this.seqs[i]);
+    }
+  }
+
+  private checkGlobal(seq: number): void {
+    const last = this.lastGlobal;
+    if (Number.isNaN(last) || seq === last + 1) {
+      this.lastGlobal = seq;
+      return;
+    }
+    this.jump(GLOBAL, last, seq);
+    if (seq > last) this.lastGlobal = seq;
+  }
+
+  private check(scope: string, seq: number): void {
+    const last = this.last.get(scope);
+    if (last === undefined || seq === last + 1) {
+      this.last.set(scope, seq);
+      return;
+    }
+    this.jump(scope, last, seq);
+    if (seq > last) this.last.set(scope, seq);
+  }
+
+  private jump(scope: string, last: number, seq: number): void {
+    if (seq <= last) {
+      this.stats.outOfOrder++;
+      return;
+    }
+    this.stats.gaps++;
+    this.stats.missing += seq - last - 1;
+    this.onGap({ scope, expected: last + 1, got: seq });
+  }
+
+  /** Position just after `"key"` + optional spaces + `:` + optional spaces, or -1 if not a key. */
+  private static valueAt(text: string, at: number, tokenLength: number): number {
+    if (at > 0 && text.charCodeAt(at - 1) === 92) return -1;
+    let p = at + tokenLength;
+    while (p < text.length && isSpace(text.charCodeAt(p))) p++;
+    if (text.charCodeAt(p) !== 58) return -1;
+    p++;
+    while (p < text.length && isSpace(text.charCodeAt(p))) p++;
+    return p;
+  }
+
+  /** Fill `seqs` and `scopes` from the text; false when the fast path cannot be trusted. */
+  private scan(text: string): boolean {
+    const seqs = this.seqs;
+    seqs.length = 0;
+    let from = 0;
+    const token = this.fieldToken;
+    for (;;) {
+      const at = text.indexOf(token, from);
+      if (at < 0) break;
+      from = at + token.length;
+      const p = SequenceTracker.valueAt(text, at, token.length);
+      if (p < 0) continue;
+      let q = p;
+      const quoted = text.charCodeAt(q) === 34;
+      if (quoted) q++;
+      const s = q;
+      while (q < text.length) {
+        const c = text.charCodeAt(q);
+        if ((c >= 48 && c <= 57) || c === 45 || c === 46 || c === 43 || c === 101 || c === 69) q++;
+        else break;
+      }
+      if (quoted && text.charCodeAt(q) !== 34) return false;
+      const value = Number(text.slice(s, q));
+      if (q === s || !Number.isFinite(value)) return false;
+      seqs.push(value);
+      from = q;
+    }
+    // No sequence field anywhere in the text: nothing to check.
+    if (seqs.length === 0) return true;
+    // Nested objects (or braces inside strings) could hold a field of the same name, or objects
+    // without one; the pairing is only trusted when every object carries exactly one sequence.
+    if (SequenceTracker.braces(text) !== seqs.length) return false;
+    for (let k = 0; k < this.scopeTokens.length; k++) {
+      const values = this.scopes[k];
+      values.length = 0;
+      const tok = this.scopeTokens[k];
+      let f = 0;
+      for (;;) {
+        const at = text.indexOf(tok, f);
+        if (at < 0) break;
+        f = at + tok.length;
+        const p = SequenceTracker.valueAt(text, at, tok.length);
+        if (p < 0) continue;
+        if (text.charCodeAt(p) === 34) {
+          const end = text.indexOf('"', p + 1);
+          if (end < 0) return false;
+          const v = text.slice(p + 1, end);
+          if (v.includes('\\')) return false;
+          values.push(v);
+          f = end + 1;
+        } else {
+          let q = p;
+          while (q < text.length) {
+            const c = text.charCodeAt(q);
+            if (c === 44 || c === 125 || c === 93 || isSpace(c)) break;
+            q++;
+          }
+          values.push(text.slice(p, q));
+          f = q;
+        }
+      }
+      if (values.length !== seqs.length) return false;
+    }
+    return true;
+  }
+
+  /** Number of `{` in the text: equal to the number of sequences only for flat objects. */
+  private static braces(text: string): number {
+    let n = 0;
+    for (let at = text.indexOf('{'); at >= 0; at = text.indexOf('{', at + 1)) n++;
+    return n;
+  }
+
+  private slow(text: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const items = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
+      const obj = item as Record<string, unknown>;
+      const raw = obj[this.field];
+      const seq =
+        typeof raw === 'number' ? raw : typeof raw === 'string' && raw !== '' ? Number(raw) : Number.NaN;
+      if (!Number.isFinite(seq)) continue;
+      if (this.scopeKeys.length === 0) {
+        this.checkGlobal(seq);
+        continue;
+      }
+      let key = '';
+      for (let k = 0; k < this.scopeKeys.length; k++) {
+        const v = obj[this.scopeKeys[k]];
+        key += (k > 0 ? '|' : '') + (typeof v === 'string' ? v : JSON.stringify(v ?? null));
+      }
+      this.check(key, seq);
+    }
+  }
+}
