@@ -8,8 +8,9 @@
  * // symbol, ts, open, high, low, close, volume, vwap, trades
  * ```
  */
-import type { Table, Vector } from 'apache-arrow';
+import { DataType, type Table, TimeUnit, type Vector } from 'apache-arrow';
 import {
+  boolVector,
   type Columnar,
   dictionaryVector,
   float64Column,
@@ -22,6 +23,7 @@ import {
   timestampVector,
 } from './arrow.ts';
 import type { Align } from './kernels/calendar.ts';
+import { int64ToFloat64 } from './kernels/int64.ts';
 import {
   type BarBuffer,
   type Closed,
@@ -135,14 +137,18 @@ export class KeyEncoder {
       return { codes, map };
     });
     const n = t.numRows;
-    const out = new Int32Array(n);
     if (local.length === 1) {
       const { codes, map } = local[0];
-      for (let i = 0; i < n; i++) out[i] = map[codes[i]];
       for (let g = this.count; g < this.dicts[0].length; g++) this.parts.push(g);
       this.count = this.dicts[0].length;
+      let identity = true;
+      for (let d = 0; d < map.length; d++) if (map[d] !== d) identity = false;
+      if (identity) return codes;
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = map[codes[i]];
       return out;
     }
+    const out = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       let name = '';
       for (let j = 0; j < local.length; j++) name += `${local[j].map[local[j].codes[i]]},`;
@@ -232,12 +238,57 @@ export function barColumns(
     cols.first_ts = timestampVector(f, fv);
     cols.last_ts = timestampVector(l, lv);
   }
+  if (layout.includeFinal) {
+    const f = new Uint8Array(idx.length);
+    for (let i = 0; i < idx.length; i++) f[i] = bars.final[idx[i]];
+    cols.final = boolVector(f);
+  }
   if (layout.includeRevision) {
     const r = new Float64Array(idx.length);
     for (let i = 0; i < idx.length; i++) r[i] = bars.revision[idx[i]];
     cols.revision = int64Vector(r);
   }
   return cols;
+}
+
+const BLOCK = 1 << 15;
+
+/**
+ * Feed the engine block by block: µs timestamps are converted from int64 into a small reused
+ * buffer (cache-resident) instead of a whole-column Float64Array.
+ */
+function pushInBlocks(
+  engine: ResampleEngine,
+  table: Table,
+  tsName: string,
+  codes: Int32Array | undefined,
+  price: Float64Array,
+  size: Float64Array,
+  keyCount: number,
+): void {
+  const col = table.getChild(tsName)!;
+  const type = col.type as { unit?: TimeUnit };
+  if (!DataType.isTimestamp(col.type) || type.unit !== TimeUnit.MICROSECOND) {
+    engine.push(timestampsUs(table, tsName), codes, price, size, { keyCount });
+    return;
+  }
+  const scratch = new Float64Array(BLOCK);
+  let base = 0;
+  for (const d of col.data) {
+    const words = (d.values as BigInt64Array).subarray(0, d.length);
+    for (let a = 0; a < d.length; a += BLOCK) {
+      const b = Math.min(d.length, a + BLOCK);
+      int64ToFloat64(words.subarray(a, b), scratch);
+      const lo = base + a;
+      const hi = base + b;
+      engine.push(scratch, codes?.subarray(lo, hi), price.subarray(lo, hi), size.subarray(lo, hi), {
+        to: b - a,
+        rowBase: lo,
+        keyCount,
+      });
+    }
+    base += d.length;
+  }
 }
 
 /** Check a column exists and is a timestamp without nulls. */
@@ -265,18 +316,19 @@ export function resampleOhlcv(table: Table, opts: ResampleOptions): Table {
   const by = byColumns(opts.by);
   const keys = new KeyEncoder(by);
   const codes = keys.encode(table);
-  const ts = timestampsUs(table, tsName);
   const price = float64Column(table, opts.price ?? 'price');
   const size = float64Column(table, opts.size ?? 'size');
   const engine = new ResampleEngine({ ...opts, mode: 'batch' });
-  let first: number | undefined;
-  if (opts.align === 'first_observation' || opts.timeZone) {
-    let m = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < ts.length; i++) if (ts[i] < m && !Number.isNaN(price[i])) m = ts[i];
-    if (Number.isFinite(m)) first = m;
-  }
   try {
-    engine.push(ts, codes, price, size, 0, ts.length, 0, first);
+    if (opts.align === 'first_observation' || opts.timeZone) {
+      const ts = timestampsUs(table, tsName);
+      let m = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < ts.length; i++) if (ts[i] < m && !Number.isNaN(price[i])) m = ts[i];
+      engine.push(ts, codes, price, size, {
+        firstUs: Number.isFinite(m) ? m : undefined,
+        keyCount: keys.size,
+      });
+    } else pushInBlocks(engine, table, tsName, codes, price, size, keys.size);
   } catch (e) {
     if (e instanceof UnsortedInputError) {
       const within = by.length ? ` within key ${keys.describe(e.key)}` : '';

@@ -48,9 +48,12 @@ export class WindowConfigError extends Error {
 }
 
 /** Parse a duration or throw a {@link WindowConfigError} naming the option. */
-export function requireDuration(text: string, option: string): Duration {
-  const d = parseDuration(text);
+export function requireDuration(text: string, option: string, allowNegative = false): Duration {
+  const trimmed = text.trim();
+  const negative = allowNegative && trimmed.startsWith('-');
+  const d = parseDuration(negative ? trimmed.slice(1) : trimmed);
   if (!d) throw new WindowConfigError(`${option}: "${text}" is not a duration (e.g. 1m, 1h, 1d, 1w, 1mo)`);
+  if (negative) return { months: -d.months, days: -d.days, micros: -d.micros, text: trimmed };
   return d;
 }
 
@@ -322,7 +325,7 @@ export function validateGridOptions(o: GridOptions): void {
   const zone = resolveZone(o.timeZone);
   void zone;
   const period = requireDuration(o.period ?? o.every, 'period');
-  const offset = requireDuration(o.offset ?? '0s', 'offset');
+  const offset = requireDuration(o.offset ?? '0s', 'offset', true);
   if (o.align === 'first_observation') {
     if (stride.unit === 'month')
       throw new WindowConfigError(
@@ -346,7 +349,7 @@ export function makeGrid(o: GridOptions, firstUs: number): Grid {
   const stride = parseStride(o.every);
   const zone = resolveZone(o.timeZone);
   const period = requireDuration(o.period ?? o.every, 'period');
-  const offset = requireDuration(o.offset ?? '0s', 'offset');
+  const offset = requireDuration(o.offset ?? '0s', 'offset', true);
   if (o.align === 'first_observation') {
     const every = stride.unit === 'fixed' ? stride.n : stride.n * (stride.unit === 'week' ? 7 : 1) * DAY_US;
     return new FixedGrid(every, fixedLength(period, 'period'), firstUs);

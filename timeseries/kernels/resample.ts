@@ -208,6 +208,22 @@ class Agg {
   }
 }
 
+/** Options of {@link ResampleEngine.push}. */
+export interface PushOptions {
+  /** First row to read (default 0). */
+  from?: number;
+  /** One past the last row to read (default: all). */
+  to?: number;
+  /** Marks the windows these rows open (the streaming operator's batch sequence, for acks). */
+  tag?: number;
+  /** Anchors the grid if it does not exist yet (default: the first valid time). */
+  firstUs?: number;
+  /** Added to row numbers in errors (when columns are fed in blocks). */
+  rowBase?: number;
+  /** Key codes are below this (skips scanning the key column). */
+  keyCount?: number;
+}
+
 const NONE = Number.NaN;
 const ABSORBED = 0;
 const LATE_CORRECTED = 1;
@@ -253,8 +269,8 @@ export class ResampleEngine {
   private cF = new Float64Array(0);
   private cLast = new Float64Array(0);
   private cTag = new Float64Array(0);
-  private cDirty = new Uint8Array(0);
-  private cRev = new Int32Array(0);
+  /** Trade count of the current window at the last provisional emission (dirty when it differs). */
+  private cProvN = new Float64Array(0);
   /** Last time seen per key (batch mode sortedness check). */
   private lastT = new Float64Array(0);
   /** Open windows off the fast path, per key, sorted by k. */
@@ -318,13 +334,9 @@ export class ResampleEngine {
     this.cN = f(this.cN, false);
     this.cF = f(this.cF, false);
     this.cLast = f(this.cLast, false);
+    this.cLast.fill(Number.NEGATIVE_INFINITY, this.keyCap);
     this.cTag = f(this.cTag, false);
-    const d = new Uint8Array(cap);
-    d.set(this.cDirty);
-    this.cDirty = d;
-    const r = new Int32Array(cap);
-    r.set(this.cRev);
-    this.cRev = r;
+    this.cProvN = f(this.cProvN, false);
     const lt = new Float64Array(cap).fill(Number.NEGATIVE_INFINITY);
     lt.set(this.lastT);
     this.lastT = lt;
@@ -350,23 +362,21 @@ export class ResampleEngine {
   }
 
   /**
-   * Absorb rows [from, to). `keys` may be undefined (one key, code 0). `tag` marks the windows
-   * these rows open (the streaming operator passes a batch sequence number for ack tracking).
-   * `firstUs` anchors the grid when it does not exist yet (defaults to the first valid time).
+   * Absorb rows [from, to) of the given columns. `keys` may be undefined (one key, code 0).
+   * See {@link PushOptions} for the tag (ack tracking), grid anchor and row numbering.
    */
   push(
     ts: Float64Array,
     keys: Int32Array | undefined,
     price: Float64Array,
     size: Float64Array,
-    from = 0,
-    to = ts.length,
-    tag = 0,
-    firstUs?: number,
+    o: PushOptions = {},
   ): void {
+    const from = o.from ?? 0;
+    const to = o.to ?? ts.length;
     if (to <= from) return;
     if (!this.grid) {
-      let first = firstUs;
+      let first = o.firstUs;
       if (first === undefined)
         for (let i = from; i < to; i++)
           if (!Number.isNaN(ts[i]) && !Number.isNaN(price[i])) {
@@ -374,16 +384,71 @@ export class ResampleEngine {
             break;
           }
       if (first === undefined) {
-        for (let i = from; i < to; i++) this.invalidRows++;
+        this.invalidRows += to - from;
         return;
       }
       this.gridFor(first);
     }
-    let maxKey = 0;
-    if (keys) for (let i = from; i < to; i++) if (keys[i] > maxKey) maxKey = keys[i];
-    this.ensureKeys(maxKey + 1);
-    if (this.simple) this.pushSimple(ts, keys, price, size, from, to, tag);
-    else this.pushGeneral(ts, keys, price, size, from, to, tag);
+    if (o.keyCount !== undefined) this.ensureKeys(Math.max(1, o.keyCount));
+    else {
+      let maxKey = 0;
+      if (keys) for (let i = from; i < to; i++) if (keys[i] > maxKey) maxKey = keys[i];
+      this.ensureKeys(maxKey + 1);
+    }
+    const tag = o.tag ?? 0;
+    try {
+      if (this.simple && this.batch) this.pushSimpleBatch(ts, keys, price, size, from, to, tag);
+      else if (this.simple) this.pushSimple(ts, keys, price, size, from, to, tag);
+      else this.pushGeneral(ts, keys, price, size, from, to, tag);
+    } catch (e) {
+      if (e instanceof UnsortedInputError && o.rowBase)
+        throw new UnsortedInputError(e.row + o.rowBase, e.key, e.time, e.previous);
+      throw e;
+    }
+  }
+
+  /**
+   * Batch mode, one window per row: rows of a key are sorted, so `t >= last time` (checked
+   * anyway for sortedness) implies t is past the window start and only the end is compared.
+   */
+  private pushSimpleBatch(
+    ts: Float64Array,
+    keys: Int32Array | undefined,
+    price: Float64Array,
+    size: Float64Array,
+    from: number,
+    to: number,
+    tag: number,
+  ): void {
+    const { cE, cH, cL, cC, cV, cPV, cN, cLast } = this;
+    const loIncl = this.loIncl;
+    for (let i = from; i < to; i++) {
+      const t = ts[i];
+      const p = price[i];
+      const key = keys ? keys[i] : 0;
+      const ce = cE[key];
+      if ((loIncl ? t < ce : t <= ce) && !Number.isNaN(p)) {
+        const last = cLast[key];
+        if (t < last) throw new UnsortedInputError(i, key, t, last);
+        if (p > cH[key]) cH[key] = p;
+        else if (p < cL[key]) cL[key] = p;
+        cC[key] = p;
+        cLast[key] = t;
+        cN[key]++;
+        const s = size[i];
+        if (!Number.isNaN(s)) {
+          cV[key] += s;
+          cPV[key] += p * s;
+        }
+        continue;
+      }
+      if (Number.isNaN(t) || Number.isNaN(p)) {
+        this.invalidRows++;
+        continue;
+      }
+      if (t < cLast[key]) throw new UnsortedInputError(i, key, t, cLast[key]);
+      this.slowRow(key, t, p, size[i], tag);
+    }
   }
 
   /** One window per row (period = every, closed left or right): typed-array fast path. */
@@ -396,31 +461,29 @@ export class ResampleEngine {
     to: number,
     tag: number,
   ): void {
-    const { cS, cE, cO, cH, cL, cC, cV, cPV, cN, cF, cLast, cDirty, lastT } = this;
+    const { cS, cE, cO, cH, cL, cC, cV, cPV, cN, cF, cLast } = this;
     const batch = this.batch;
     const loIncl = this.loIncl;
+    let invalid = 0;
     for (let i = from; i < to; i++) {
       const t = ts[i];
       const p = price[i];
       if (Number.isNaN(t) || Number.isNaN(p)) {
-        this.invalidRows++;
+        invalid++;
         continue;
       }
       const key = keys ? keys[i] : 0;
       const s = size[i];
-      if (batch) {
-        if (t < lastT[key]) throw new UnsortedInputError(i, key, t, lastT[key]);
-        lastT[key] = t;
-      }
       const cs = cS[key];
       const ce = cE[key];
       if (loIncl ? t >= cs && t < ce : t > cs && t <= ce) {
         if (p > cH[key]) cH[key] = p;
-        if (p < cL[key]) cL[key] = p;
+        else if (p < cL[key]) cL[key] = p;
         if (t >= cLast[key]) {
           cC[key] = p;
           cLast[key] = t;
-        } else if (t < cF[key]) {
+        } else if (batch) throw new UnsortedInputError(i, key, t, cLast[key]);
+        else if (t < cF[key]) {
           cO[key] = p;
           cF[key] = t;
         }
@@ -429,11 +492,12 @@ export class ResampleEngine {
           cV[key] += s;
           cPV[key] += p * s;
         }
-        cDirty[key] = 1;
         continue;
       }
+      if (batch && t < cLast[key]) throw new UnsortedInputError(i, key, t, cLast[key]);
       this.slowRow(key, t, p, s, tag);
     }
+    this.invalidRows += invalid;
   }
 
   /** Fast-path miss: the row opens a new window, or lands in an older one (stream). */
@@ -479,8 +543,7 @@ export class ResampleEngine {
     this.cF[key] = t;
     this.cLast[key] = t;
     this.cTag[key] = tag;
-    this.cDirty[key] = 1;
-    this.cRev[key] = 0;
+    this.cProvN[key] = 0;
   }
 
   private currentAsAgg(key: number): Agg {
@@ -500,7 +563,7 @@ export class ResampleEngine {
     a.pv = this.cPV[key];
     a.n = this.cN[key];
     a.last = this.cLast[key];
-    a.dirty = this.cDirty[key];
+    a.dirty = this.cN[key] !== this.cProvN[key] ? 1 : 0;
     this.cK[key] = NONE;
     this.cS[key] = NONE;
     this.cE[key] = NONE;
@@ -820,7 +883,7 @@ export class ResampleEngine {
           a.dirty = 0;
         }
       const ck = this.cK[key];
-      if (!Number.isNaN(ck) && this.cDirty[key]) {
+      if (!Number.isNaN(ck) && this.cN[key] !== this.cProvN[key]) {
         const vol = this.cV[key];
         this.out.push(
           key,
@@ -839,7 +902,7 @@ export class ResampleEngine {
           0,
           0,
         );
-        this.cDirty[key] = 0;
+        this.cProvN[key] = this.cN[key];
       }
     }
   }
@@ -886,7 +949,7 @@ export function resampleKernel(
   if (opts.align === 'first_observation' || opts.timeZone) {
     for (let i = 0; i < ts.length; i++) if (ts[i] < first && !Number.isNaN(price[i])) first = ts[i];
   }
-  engine.push(ts, keys, price, size, 0, ts.length, 0, Number.isFinite(first) ? first : undefined);
+  engine.push(ts, keys, price, size, { firstUs: Number.isFinite(first) ? first : undefined });
   engine.flush();
   const bars = engine.out;
   return { bars, order: orderBars(bars, order), invalidRows: engine.invalidRows };

@@ -1,0 +1,251 @@
+/**
+ * `resampleOhlcvStream`: the streaming twin of {@link resampleOhlcv}. Open bars are kept per key
+ * across batches; a bar is emitted once final, i.e. when the stream watermark (max event time seen
+ * − `allowedLatenessMs`) reaches its window end (passes it when the end is closed).
+ *
+ * - The watermark advances once per input batch, after the batch's rows are absorbed.
+ * - Late rows (in a window already final): `drop` (counted in `stats.lateDropped`) or `correct`
+ *   (the bar is revised and re-emitted with `revision` + 1; closed bars are kept for
+ *   `correctionHorizonMs` behind the watermark, later rows are dropped).
+ * - `provisional: { intervalMs }`: every interval (scheduler time) the open bars that changed are
+ *   emitted with `final = false`; final bars carry `final = true`.
+ * - `idleTimeoutMs`: when no batch arrives for that long (processing time), event time is taken
+ *   to advance with the clock (watermark += idle time) so bars of a quiet stream close.
+ * - On complete, every open bar is flushed.
+ * - Acks (DESIGN.md delivery rule): an input batch's AckSet is held until every bar containing
+ *   its rows has been emitted; an output batch carries the merge of the sets it releases, and a
+ *   zero-row batch is emitted when acks become releasable without a bar. On error the held sets
+ *   are nacked.
+ *
+ * Each output batch is sorted by window start then key. Filled bars (fill ≠ none) are emitted with
+ * the next real bar of their key, so they can be older than bars of other keys emitted before.
+ *
+ * @example
+ * ```ts
+ * batches$.pipe(resampleOhlcvStream({ every: '1m', by: 'symbol', allowedLatenessMs: 2000 }, clock))
+ * ```
+ */
+import {
+  asyncScheduler,
+  Observable,
+  type OperatorFunction,
+  type SchedulerAction,
+  type Subscription,
+} from 'rxjs';
+import { AckSet } from '../pipeline/acks.ts';
+import type { Batch, Clock } from '../pipeline/types.ts';
+import { type Columnar, float64Column, recordBatchFromVectors, timestampsUs } from './arrow.ts';
+import { orderBars, ResampleEngine } from './kernels/resample.ts';
+import {
+  type BarLayout,
+  barColumns,
+  byColumns,
+  checkTimestampColumn,
+  defaultTimestampColumn,
+  KeyEncoder,
+  type ResampleOptions,
+} from './resample.ts';
+
+/** Options of {@link resampleOhlcvStream}: the batch options plus event-time handling. */
+export interface ResampleStreamOptions extends Omit<ResampleOptions, 'order' | 'includeBoundaries'> {
+  /** Watermark = max event time − this (ms). Default 0. */
+  allowedLatenessMs?: number;
+  /** Late rows: `drop` (default, counted) or `correct` (re-emit the revised bar). */
+  late?: 'drop' | 'correct';
+  /** How long (ms) behind the watermark closed bars are kept for corrections. Default 5 min. */
+  correctionHorizonMs?: number;
+  /** Emit provisional bars every `intervalMs`; adds the `final` column. */
+  provisional?: { intervalMs: number };
+  /** Close bars when no batch arrived for this long (processing time, ms). */
+  idleTimeoutMs?: number;
+  /** Counters, updated in place. */
+  stats?: ResampleStreamStats;
+}
+
+export interface ResampleStreamStats {
+  lateDropped: number;
+  lateCorrected: number;
+  invalidRows: number;
+  barsEmitted: number;
+}
+
+const defaultClock: Clock = { now: () => Date.now(), scheduler: asyncScheduler };
+
+/** Time column as µs with NaN where null (null times are counted as invalid rows). */
+function timesWithNulls(t: Columnar, name: string): Float64Array {
+  const ts = timestampsUs(t, name);
+  const v = t.getChild(name)!;
+  if (v.nullCount === 0) return ts;
+  const out = new Float64Array(ts);
+  let o = 0;
+  for (const d of v.data) {
+    for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
+    o += d.length;
+  }
+  return out;
+}
+
+/** The streaming OHLCV resampler (see the module comment for semantics). */
+export function resampleOhlcvStream(
+  opts: ResampleStreamOptions,
+  clock: Clock = defaultClock,
+): OperatorFunction<Batch, Batch> {
+  return (source) =>
+    new Observable<Batch>((subscriber) => {
+      const lateness = (opts.allowedLatenessMs ?? 0) * 1000;
+      const engine = new ResampleEngine({
+        ...opts,
+        mode: 'stream',
+        late: opts.late ?? 'drop',
+        correctionHorizonUs: (opts.correctionHorizonMs ?? 300_000) * 1000,
+      });
+      const by = byColumns(opts.by);
+      const keys = new KeyEncoder(by);
+      const stats = opts.stats;
+      let tsName = opts.indexColumn;
+      let layout: BarLayout | undefined;
+      let streamName = '';
+      let seq = 0;
+      let maxEvent = Number.NEGATIVE_INFINITY;
+      let lastArrival = clock.now();
+      const pending: { seq: number; acks: AckSet }[] = [];
+      let idleTimer: Subscription | undefined;
+      let provisionalTimer: Subscription | undefined;
+      let done = false;
+
+      const syncStats = () => {
+        if (!stats) return;
+        stats.lateDropped = engine.lateDropped;
+        stats.lateCorrected = engine.lateCorrected;
+        stats.invalidRows = engine.invalidRows;
+      };
+
+      /** Emit the engine's pending bars with the acks that became releasable. */
+      const emit = (flushAll: boolean) => {
+        const frontier = flushAll ? Number.POSITIVE_INFINITY : engine.minOpenTag();
+        let n = 0;
+        while (n < pending.length && pending[n].seq < frontier) n++;
+        const released = pending.splice(0, n).map((p) => p.acks);
+        const bars = engine.out;
+        syncStats();
+        if (bars.length === 0 && released.length === 0) return;
+        if (!layout) {
+          if (bars.length === 0) {
+            for (const a of released) a.ack();
+            return;
+          }
+          throw new Error('resample_ohlcv: bars without a known schema');
+        }
+        const idx = orderBars(bars, 'time_key');
+        const data = recordBatchFromVectors(barColumns(bars, idx, keys, layout));
+        if (stats) stats.barsEmitted += bars.length;
+        bars.clear();
+        subscriber.next({ stream: streamName, data, acks: AckSet.merge(released) });
+      };
+
+      const armIdle = () => {
+        if (opts.idleTimeoutMs === undefined) return;
+        idleTimer?.unsubscribe();
+        idleTimer = clock.scheduler.schedule(function (this: SchedulerAction<unknown>) {
+          if (done || !engine.hasOpen()) return;
+          const idleUs = (clock.now() - lastArrival) * 1000;
+          engine.advance(maxEvent + idleUs - lateness);
+          emit(false);
+          if (engine.hasOpen()) this.schedule(undefined, opts.idleTimeoutMs);
+        }, opts.idleTimeoutMs);
+      };
+
+      if (opts.provisional) {
+        const interval = opts.provisional.intervalMs;
+        provisionalTimer = clock.scheduler.schedule(function (this: SchedulerAction<unknown>) {
+          if (done) return;
+          engine.provisional();
+          emit(false);
+          this.schedule(undefined, interval);
+        }, interval);
+      }
+
+      const fail = (err: unknown) => {
+        done = true;
+        idleTimer?.unsubscribe();
+        provisionalTimer?.unsubscribe();
+        const reason = err instanceof Error ? err : new Error(String(err));
+        for (const p of pending.splice(0)) p.acks.nack(reason);
+        subscriber.error(err);
+      };
+
+      const sub = source.subscribe({
+        next(batch) {
+          if (done) return;
+          try {
+            streamName = batch.stream;
+            lastArrival = clock.now();
+            const rb = batch.data;
+            const mySeq = seq++;
+            pending.push({ seq: mySeq, acks: batch.acks });
+            if (rb.numRows > 0) {
+              if (!tsName) tsName = defaultTimestampColumn(rb);
+              checkTimestampColumn(rb, tsName);
+              if (!layout)
+                layout = {
+                  tsName,
+                  by,
+                  label: opts.label ?? 'left',
+                  includeFirstLastTs: opts.includeFirstLastTs ?? false,
+                  includeBoundaries: false,
+                  includeFinal: opts.provisional !== undefined,
+                  includeRevision: opts.late === 'correct',
+                };
+              const codes = keys.encode(rb);
+              const ts = timesWithNulls(rb, tsName);
+              const price = float64Column(rb, opts.price ?? 'price');
+              const size = float64Column(rb, opts.size ?? 'size');
+              let lo = Number.POSITIVE_INFINITY;
+              let hi = Number.NEGATIVE_INFINITY;
+              for (let i = 0; i < ts.length; i++) {
+                const t = ts[i];
+                if (Number.isNaN(price[i])) continue;
+                if (t < lo) lo = t;
+                if (t > hi) hi = t;
+              }
+              engine.push(ts, codes, price, size, {
+                tag: mySeq,
+                firstUs: Number.isFinite(lo) ? lo : undefined,
+                keyCount: keys.size,
+              });
+              if (hi > maxEvent) maxEvent = hi;
+              if (Number.isFinite(maxEvent)) engine.advance(maxEvent - lateness);
+            }
+            emit(false);
+            armIdle();
+          } catch (e) {
+            fail(e);
+          }
+        },
+        error(err) {
+          fail(err);
+        },
+        complete() {
+          if (done) return;
+          try {
+            engine.flush();
+            emit(true);
+          } catch (e) {
+            fail(e);
+            return;
+          }
+          done = true;
+          idleTimer?.unsubscribe();
+          provisionalTimer?.unsubscribe();
+          subscriber.complete();
+        },
+      });
+
+      return () => {
+        done = true;
+        sub.unsubscribe();
+        idleTimer?.unsubscribe();
+        provisionalTimer?.unsubscribe();
+      };
+    });
+}
