@@ -3,6 +3,7 @@
  * output streams, environment, working directory and the source of termination signals.
  */
 import type { TerminalOut } from '../connectors/console/screen.ts';
+import type { SignalTarget } from '../pipeline/shutdown.ts';
 
 export interface CliOut extends TerminalOut {
   isTTY?: boolean;
@@ -10,10 +11,8 @@ export interface CliOut extends TerminalOut {
 
 export type Signal = 'SIGINT' | 'SIGTERM';
 
-export interface SignalSource {
-  on(signal: Signal, listener: () => void): unknown;
-  off(signal: Signal, listener: () => void): unknown;
-}
+/** `process`, or an EventEmitter in tests (the same shape as `pipeline/shutdown.ts` takes). */
+export type SignalSource = SignalTarget;
 
 export interface CliIo {
   stdout: CliOut;

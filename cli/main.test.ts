@@ -193,7 +193,7 @@ describe('polaroid run', () => {
     for (let id = 1; id <= 5; id++) source.push(JSON.stringify({ id }));
     t.signals.emit('SIGINT');
     expect(await running).toBe(0);
-    expect(t.stderr.text).toContain('stopping (SIGINT received)');
+    expect(t.stderr.text).toContain('"msg":"signal received: stopping"');
     expect(source.count('acked')).toBe(5);
     expect(t.signals.listenerCount('SIGINT')).toBe(0);
 
@@ -216,7 +216,7 @@ describe('polaroid run', () => {
     // The source's stop never finishes, so the graceful stop hangs until the second signal.
     world.source('ticks').stop = () => new Promise(() => {});
     t.signals.emit('SIGTERM');
-    await until(() => t.stderr.text.includes('stopping (SIGTERM received)'));
+    await until(() => t.stderr.text.includes('"msg":"signal received: stopping"'));
     t.signals.emit('SIGINT');
     expect(await running).toBe(130);
     expect(t.exits).toEqual([130]);

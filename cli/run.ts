@@ -17,8 +17,9 @@ import { systemClock } from '../pipeline/clock.ts';
 import { createJsonDecoder } from '../pipeline/decode/json.ts';
 import { createLogger, type StructuredLogger } from '../pipeline/logger.ts';
 import { createPipeline, formatStatus, type Pipeline } from '../pipeline/runtime.ts';
+import { installSignalHandlers } from '../pipeline/shutdown.ts';
 import { type HttpServerHandle, startHttpServer } from '../server/http.ts';
-import { type CliIo, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError, waitForSignal } from './io.ts';
+import { type CliIo, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError } from './io.ts';
 
 export interface RunOptions {
   /** Stop gracefully after this many milliseconds. */
@@ -88,13 +89,18 @@ export async function runPipelineFile(file: string, io: CliIo, opts: RunOptions)
       createJsonDecoder(source.schema, source.decode, { capacity: source.batch.count }),
   });
 
-  let forceStop: () => void = () => {};
-  const forced = new Promise<'forced'>((resolve) => {
-    forceStop = () => resolve('forced');
+  // The runtime's handlers: the first signal stops gracefully, a second one exits with 130.
+  let exitWith: (code: number) => void = () => {};
+  const exited = new Promise<number>((resolve) => {
+    exitWith = resolve;
   });
-  const signals = waitForSignal(io.signals, () => {
-    say('polaroid: second signal; stopping now without waiting');
-    forceStop();
+  const removeSignalHandlers = installSignalHandlers(pipeline, {
+    logger,
+    target: io.signals,
+    exit: (code) => {
+      if (code === EXIT_INTERRUPTED) io.exit?.(code);
+      exitWith(code);
+    },
   });
   let http: HttpServerHandle | undefined;
   let ticker: ReturnType<typeof setInterval> | undefined;
@@ -121,25 +127,23 @@ export async function runPipelineFile(file: string, io: CliIo, opts: RunOptions)
       opts.forMs === undefined
         ? new Promise<never>(() => {})
         : new Promise<'time'>((resolve) => setTimeout(() => resolve('time'), opts.forMs).unref());
-    const why = await Promise.race([signals.signal, fatal, timeUp]);
-    const reason =
-      why === 'failed' ? 'a component failed' : why === 'time' ? '--for elapsed' : `${why} received`;
+    const why = await Promise.race([exited, fatal, timeUp]);
+    if (typeof why === 'number') return why;
+    const reason = why === 'failed' ? 'a component failed' : '--for elapsed';
     say(`polaroid: stopping (${reason})`);
-    const stopped = await Promise.race([pipeline.stop(reason), forced]);
-    if (stopped === 'forced') {
-      io.exit?.(EXIT_INTERRUPTED);
-      return EXIT_INTERRUPTED;
-    }
+    const stopped = await Promise.race([pipeline.stop(reason), exited]);
+    if (typeof stopped === 'number') return stopped;
     if (!stopped.graceful)
       say(`polaroid: shutdown deadline passed; ${stopped.abandoned.messages} messages nacked`);
-    return failed ? EXIT_FAILURE : EXIT_OK;
+    const clean = stopped.graceful && stopped.abandoned.messages === 0;
+    return failed || !clean ? EXIT_FAILURE : EXIT_OK;
   } catch (err) {
     logger.error('pipeline failed', { error: err });
     await pipeline.stop('start failed').catch(() => {});
     return EXIT_FAILURE;
   } finally {
     if (ticker) clearInterval(ticker);
-    signals.dispose();
+    removeSignalHandlers();
     await http?.close();
     if (screen) {
       screen.remove('status');
