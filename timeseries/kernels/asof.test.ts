@@ -138,7 +138,10 @@ const side = fc
   })
   .map((rows) => {
     let t = 0;
-    return rows.map((x) => ({ t: (t += x.dt), k: x.k }));
+    return rows.map((x) => {
+      t += x.dt;
+      return { t, k: x.k };
+    });
   });
 
 describe('asofJoinIndices: properties', () => {
