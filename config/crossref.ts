@@ -69,7 +69,8 @@ export function checkReferences(config: PipelineShape, raw: unknown): RefProblem
     });
   }
 
-  problems.push(...findCycles(streams, edges));
+  // A stream named like a source makes `from:` ambiguous: report the clash alone, not a cycle.
+  if (!streams.some((n) => n in config.sources)) problems.push(...findCycles(streams, edges));
   return problems;
 }
 

@@ -46,7 +46,7 @@ export function parseYaml(text: string, file: string, env: Env): ParsedYaml {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const parsed: ParsedYaml = { file, doc, lineCounter, data: undefined, typed: new Map(), issues: [] };
   if (doc.errors.length > 0) {
-    parsed.issues = doc.errors.map((e) => yamlIssue(parsed, e));
+    parsed.issues = yamlIssues(parsed, doc.errors, text);
     return parsed;
   }
   const interp = interpolateDocument(doc, text, env);
@@ -75,17 +75,52 @@ export function parseYaml(text: string, file: string, env: Env): ParsedYaml {
 
 const YAML_MESSAGES: Record<string, string> = {
   DUPLICATE_KEY: 'duplicate key; each key may appear only once in a map',
+  BAD_DQ_ESCAPE:
+    'YAML syntax error: invalid escape sequence in a double-quoted string; use single quotes or escape the backslash',
 };
 
-function yamlIssue(parsed: ParsedYaml, e: YAMLError): ConfigIssue {
+/** yaml messages that quote source text are cut before the quote (the text may be a secret). */
+const QUOTING_MESSAGE = /^(Block scalar header includes extra characters|Invalid escape sequence)\b.*$/s;
+const QUOTED_TOKEN = /:\s*".*"$/s;
+
+/** A plain `${VAR}` inside `{ }` or `[ ]`: the braces end the scalar, so it must be quoted. */
+const UNQUOTED_REF_IN_FLOW = /[{[][^"']*(?<![$"'])\$\{/;
+
+function yamlIssue(parsed: ParsedYaml, e: YAMLError, text: string): ConfigIssue {
   const offset = e.pos[0];
-  const message = YAML_MESSAGES[e.code] ?? `YAML syntax error: ${e.message.replace(/\s+/g, ' ').trim()}`;
+  const clean = e.message
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(QUOTING_MESSAGE, '$1')
+    .replace(QUOTED_TOKEN, '');
+  let message = YAML_MESSAGES[e.code] ?? `YAML syntax error: ${clean}`;
+  const pos = positionOf(parsed.lineCounter, offset);
+  const line = text.split(/\r?\n/)[pos.line - 1] ?? '';
+  if (e.code !== 'DUPLICATE_KEY' && UNQUOTED_REF_IN_FLOW.test(line)) {
+    message += `; a \${VAR} inside { } or [ ] must be quoted: "\${VAR}"`;
+  }
   return {
     file: parsed.file,
-    ...positionOf(parsed.lineCounter, offset),
-    path: dottedPath(pathAtOffset(parsed.doc, offset)),
+    ...pos,
+    // Only a duplicate key has a trustworthy path; a syntax error may have broken the keys around it.
+    path: e.code === 'DUPLICATE_KEY' ? dottedPath(pathAtOffset(parsed.doc, offset)) : '',
     message,
   };
+}
+
+/** Duplicate keys, and the first syntax error of each line (later ones are mostly its echoes). */
+function yamlIssues(parsed: ParsedYaml, errors: readonly YAMLError[], text: string): ConfigIssue[] {
+  const lines = new Set<number>();
+  const out: ConfigIssue[] = [];
+  for (const e of errors) {
+    const issue = yamlIssue(parsed, e, text);
+    if (e.code !== 'DUPLICATE_KEY') {
+      if (lines.has(issue.line)) continue;
+      lines.add(issue.line);
+    }
+    out.push(issue);
+  }
+  return out;
 }
 
 /** Path of the deepest map entry or list item that contains `offset`. */
