@@ -286,6 +286,39 @@ describe('runtime: data path', () => {
   });
 });
 
+describe('runtime: with the JSON decoder', () => {
+  it('decodes JSON messages into Arrow batches and dead-letters a poison message (B-5)', async () => {
+    const t = setup({
+      sources: {
+        a: source({
+          schema: { ts: 'timestamp', symbol: 'symbol', price: 'f64' },
+          decode: { format: 'json', fields: {}, timestamp: { field: 'ts', unit: 'ms' } },
+        }),
+      },
+      opts: { decoder: undefined },
+    });
+    await t.p.start();
+    const src = t.world.source('a');
+    const good1 = src.push('{"ts":1700000000000,"symbol":"BTC-USD","price":1.5}');
+    const poison = src.push('{"ts":17000');
+    const good2 = src.push(
+      '[{"ts":1700000000001,"symbol":"ETH-USD","price":2.5},{"symbol":"ETH-USD","price":3}]',
+    );
+    t.clock.advance(100);
+    await settle();
+    const written = t.world.sink('out').written;
+    expect(written).toHaveLength(1);
+    const data = written[0].data;
+    expect(data.schema.fields.map((f) => f.name)).toEqual(['ts', 'symbol', 'price']);
+    expect(data.numRows).toBe(2);
+    expect(data.getChild('symbol')?.toArray()).toEqual(['BTC-USD', 'ETH-USD']);
+    expect(Array.from(data.getChild('price')!.toArray() as Float64Array)).toEqual([1.5, 2.5]);
+    expect(t.dlq.letters.map((l) => l.position)).toEqual(['fake seq=1', 'fake seq=2']);
+    expect(t.dlq.letters.every((l) => l.source === 'a' && l.reason.length > 0)).toBe(true);
+    expect([good1.state, poison.state, good2.state]).toEqual(['acked', 'acked', 'acked']);
+  });
+});
+
 describe('runtime: flow control and events', () => {
   it('pauses a pausable source while the durable sink is behind, and resumes it', async () => {
     const t = setup({

@@ -160,20 +160,57 @@ interface Consumer {
   complete(): void;
 }
 
-/** Counts a source's messages from emit until ack or nack; nacks the rest at shutdown. */
+/**
+ * The messages of one source between emit and ack/nack, as an intrusive doubly-linked list (no
+ * hashing per message): its size is the in-flight count; what is left at shutdown is nacked.
+ */
+class AckTracker {
+  head: TrackedAck | undefined;
+  size = 0;
+
+  add(t: TrackedAck): void {
+    t.next = this.head;
+    if (this.head !== undefined) this.head.prev = t;
+    this.head = t;
+    this.size++;
+  }
+
+  remove(t: TrackedAck): void {
+    if (t.prev !== undefined) t.prev.next = t.next;
+    else this.head = t.next;
+    if (t.next !== undefined) t.next.prev = t.prev;
+    t.prev = undefined;
+    t.next = undefined;
+    this.size--;
+  }
+
+  /** Nack every message still tracked; returns how many. */
+  nackAll(reason: Error): number {
+    let n = 0;
+    while (this.head !== undefined) {
+      this.head.nack(reason);
+      n++;
+    }
+    return n;
+  }
+}
+
+/** A source's ack handle, tracked from emit until ack or nack. */
 class TrackedAck implements AckHandle {
+  prev: TrackedAck | undefined;
+  next: TrackedAck | undefined;
   private done = false;
   constructor(
     private readonly inner: AckHandle,
-    private readonly set: Set<TrackedAck>,
+    private readonly tracker: AckTracker,
     private readonly onError: (e: unknown) => void,
   ) {
-    set.add(this);
+    tracker.add(this);
   }
   ack(): void {
     if (this.done) return;
     this.done = true;
-    this.set.delete(this);
+    this.tracker.remove(this);
     try {
       this.inner.ack();
     } catch (e) {
@@ -183,7 +220,7 @@ class TrackedAck implements AckHandle {
   nack(reason: Error): void {
     if (this.done) return;
     this.done = true;
-    this.set.delete(this);
+    this.tracker.remove(this);
     try {
       this.inner.nack(reason);
     } catch (e) {
@@ -405,7 +442,7 @@ interface SourceRuntime {
   queue: SourceQueue;
   node: OutputNode;
   counters: ComponentCounters;
-  outstanding: Set<TrackedAck>;
+  outstanding: AckTracker;
   downstream: SinkWriter[];
   started: boolean;
   rows: number;
@@ -514,7 +551,7 @@ class PipelineRuntime implements Pipeline {
       decoder,
       node,
       counters,
-      outstanding: new Set<TrackedAck>(),
+      outstanding: new AckTracker(),
       downstream: [],
       started: false,
       rows: 0,
@@ -844,12 +881,7 @@ class PipelineRuntime implements Pipeline {
     }
     const err = new ShutdownAbandonedError(`shutdown (${reason}) left the message unacknowledged`);
     let messages = 0;
-    for (const rt of this.sources) {
-      for (const h of [...rt.outstanding]) {
-        h.nack(err);
-        messages++;
-      }
-    }
+    for (const rt of this.sources) messages += rt.outstanding.nackAll(err);
     if (this.ownedDeadLetters !== undefined) {
       try {
         await this.ownedDeadLetters.close();

@@ -20,9 +20,10 @@ export function idBatch(ids: readonly number[]): RecordBatch {
   return recordBatchFromVectors({ id: float64Vector(Float64Array.from(ids)) });
 }
 
-/** The `id` column of a batch as numbers. */
+/** The `id` column of a batch as numbers (none when the batch has no `id` column). */
 export function idsOf(batch: RecordBatch): number[] {
-  return batch.numRows === 0 ? [] : Array.from(float64Column(batch, 'id'));
+  if (batch.numRows === 0 || batch.schema.fields.every((f) => f.name !== 'id')) return [];
+  return Array.from(float64Column(batch, 'id'));
 }
 
 export const ID_SCHEMA: Schema = idBatch([1]).schema;
