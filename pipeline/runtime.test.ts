@@ -279,6 +279,11 @@ describe('runtime: data path', () => {
     expect(t.p.ready()).toBe(false);
     expect(t.p.status().fatal).toContain('operator failed');
     expect(src.messages.map((m) => m.state)).toEqual(['acked', 'pending']);
+    const later = src.push('9,10,11,12');
+    await settle();
+    expect(later.state).toBe('nacked');
+    expect(later.nackReason?.name).toBe('OperatorFailedError');
+    expect([...t.world.sink('raw').rowIds]).toContain(12);
     const report = await t.p.stop();
     expect(report.abandoned.messages).toBe(1);
     expect(src.messages[1].state).toBe('nacked');

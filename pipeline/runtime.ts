@@ -626,7 +626,12 @@ class PipelineRuntime implements Pipeline {
     const node = this.nodes.get(name)!;
     const upstream = this.node(from, `stream ${name}`);
     const input = new Subject<Batch>();
-    upstream.consumers.push({ next: (b) => input.next(b), complete: () => input.complete() });
+    let failure: Error | undefined;
+    upstream.consumers.push({
+      // After the operator chain failed, later batches are refused at once rather than held.
+      next: (b) => (failure === undefined ? input.next(b) : b.acks.nack(failure)),
+      complete: () => input.complete(),
+    });
     upstream.next.push(node);
     let out: Observable<Batch> = input.asObservable();
     for (const op of ops) {
@@ -638,7 +643,8 @@ class PipelineRuntime implements Pipeline {
     out.subscribe({
       next: (b) => node.emit(b),
       error: (e: unknown) => {
-        this.setFatal(new OperatorFailedError(`stream ${name}: operator failed`, { cause: e }), name);
+        failure = new OperatorFailedError(`stream ${name}: operator failed`, { cause: e });
+        this.setFatal(failure, name);
         node.complete();
       },
       complete: () => node.complete(),
