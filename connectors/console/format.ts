@@ -36,13 +36,17 @@ export function timeOfDayMicros(us: number): string {
   return isoMicros(us).slice(11, 26);
 }
 
-/** A number for a narrow column: grouped thousands, decimals by magnitude, exponent if huge. */
+/**
+ * A number for a narrow column: grouped thousands; 2 decimals from 1,000 up, 4 below that, 4
+ * significant digits under 0.01; an exponent when huge.
+ */
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return Number.isNaN(x) ? 'NaN' : x > 0 ? 'inf' : '-inf';
   const a = Math.abs(x);
   if (a >= 1e12) return x.toExponential(4);
   if (Number.isInteger(x)) return x.toLocaleString('en-US');
-  const decimals = a >= 1000 ? 2 : a >= 1 ? 4 : 6;
+  if (a < 0.01) return String(Number(x.toPrecision(4)));
+  const decimals = a >= 1000 ? 2 : 4;
   return x.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
