@@ -86,6 +86,8 @@ export interface SimulatorStats {
   gaps: DroppedTick[];
   gapTicks: number;
   malformedSent: number;
+  /** Close codes of ended client connections (1006 = no close frame), with counts. */
+  closeCodes: Record<number, number>;
   /** Largest unsent backlog any client ever had, bytes (bounded by the slow-client policy). */
   peakClientBufferedBytes: number;
 }
@@ -157,6 +159,7 @@ export class ExchangeSimulator {
     oversize: 0,
   };
   private readonly gaps: DroppedTick[] = [];
+  private readonly closeCodes: Record<number, number> = {};
 
   private constructor(http: Server, options: SimulatorOptions) {
     this.symbols = symbolList(options.symbols);
@@ -299,6 +302,7 @@ export class ExchangeSimulator {
       })),
       ...this.counters,
       faults: { ...this.faultCounts },
+      closeCodes: { ...this.closeCodes },
       gaps: this.gaps.slice(),
     };
   }
@@ -337,7 +341,10 @@ export class ExchangeSimulator {
       this.command(c, isBinary ? '' : data.toString());
     });
     ws.on('error', () => socket.destroy());
-    ws.on('close', () => this.clients.delete(c.id));
+    ws.on('close', (code) => {
+      this.clients.delete(c.id);
+      this.closeCodes[code] = (this.closeCodes[code] ?? 0) + 1;
+    });
   }
 
   private reply(c: Client, msg: unknown): void {
