@@ -77,15 +77,15 @@ export function fieldNames(s: AnySchema | undefined): string[] {
 }
 
 /** What the schema accepts, as a noun phrase: "a positive integer", "one of: a, b". */
-export function describeExpected(s: AnySchema | undefined): string {
-  if (!s) return 'a valid value';
+export function describeExpected(s: AnySchema | undefined, depth = 0): string {
+  if (!s || depth > 8) return 'a valid value';
   s = unwrap(s);
   const known = KNOWN.get(def(s));
   if (known) return known;
   const d = def(s);
   switch (d.type) {
     case 'pipe':
-      return describeExpected(d.in);
+      return describeExpected(d.in, depth + 1);
     case 'string':
       return stringPhrase(s);
     case 'number':
@@ -96,6 +96,7 @@ export function describeExpected(s: AnySchema | undefined): string {
     case 'record':
       return 'a map';
     case 'array':
+      return listPhrase(d.element, depth);
     case 'tuple':
       return 'a list';
     case 'enum':
@@ -105,14 +106,33 @@ export function describeExpected(s: AnySchema | undefined): string {
         ? JSON.stringify((d.values as unknown[])[0])
         : `one of: ${(d.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'union': {
-      const phrases = [...new Set((d.options as AnySchema[]).map(describeExpected))];
+      const phrases = [...new Set((d.options as AnySchema[]).map((o) => describeExpected(o, depth + 1)))];
+      const kinds = ['a map', 'a string'].filter((k) => phrases.includes(k)).length;
+      if (kinds === 2 && phrases.some((p) => p.startsWith('a list'))) return 'any value';
       return phrases.join(' or ');
     }
+    case 'any':
+    case 'unknown':
+      return 'any value';
     case 'null':
       return 'null';
     default:
       return 'a valid value';
   }
+}
+
+const PLURALS: Record<string, string> = {
+  'a string': 'strings',
+  'a non-empty string': 'non-empty strings',
+  'a number': 'numbers',
+  'an integer': 'integers',
+  'a map': 'maps',
+  'true or false': 'booleans',
+};
+
+function listPhrase(element: AnySchema, depth: number): string {
+  const plural = PLURALS[describeExpected(element, depth + 1)];
+  return plural ? `a list of ${plural}` : 'a list';
 }
 
 function jsonOf(s: AnySchema): Record<string, any> {

@@ -48,6 +48,7 @@ describe('component examples', () => {
     const results = lintSpecExamples(fakeRegistry());
     expect(results.map((r) => r.file)).toEqual([
       'source feed, example "Minimal"',
+      'source feed, example "From the environment"',
       'sink memory, example "Default"',
       'op scale, example "Double"',
     ]);

@@ -126,8 +126,17 @@ export function lintExample(
   return sortIssues(result.error.issues.flatMap((issue) => toConfigIssues(scoped, issue, locate)));
 }
 
-/** Every example of every registered spec, checked. */
-export function lintSpecExamples(registry: Registry, env: Env = {}): LintResult[] {
+/**
+ * In examples, a reference without a default (`url: ${FEED_URL}`) documents a variable the user
+ * sets; it stands for itself rather than being an unset-variable error.
+ */
+const EXAMPLE_ENV: Env = new Proxy(
+  {},
+  { get: (_target, name) => (typeof name === 'string' ? `<${name}>` : undefined) },
+);
+
+/** Every example of every registered spec, checked (unset variables read as `<NAME>`). */
+export function lintSpecExamples(registry: Registry, env: Env = EXAMPLE_ENV): LintResult[] {
   const specs = [...registry.list('source'), ...registry.list('sink'), ...registry.list('op')];
   return specs.flatMap((spec) =>
     (spec.examples ?? []).map((example) => ({

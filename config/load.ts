@@ -108,19 +108,11 @@ function yamlIssue(parsed: ParsedYaml, e: YAMLError, text: string): ConfigIssue 
   };
 }
 
-/** Duplicate keys, and the first syntax error of each line (later ones are mostly its echoes). */
+/** Duplicate keys, and the first syntax error (later ones are mostly echoes of it). */
 function yamlIssues(parsed: ParsedYaml, errors: readonly YAMLError[], text: string): ConfigIssue[] {
-  const lines = new Set<number>();
-  const out: ConfigIssue[] = [];
-  for (const e of errors) {
-    const issue = yamlIssue(parsed, e, text);
-    if (e.code !== 'DUPLICATE_KEY') {
-      if (lines.has(issue.line)) continue;
-      lines.add(issue.line);
-    }
-    out.push(issue);
-  }
-  return out;
+  const duplicates = errors.filter((e) => e.code === 'DUPLICATE_KEY');
+  const syntax = errors.find((e) => e.code !== 'DUPLICATE_KEY');
+  return [...duplicates, ...(syntax ? [syntax] : [])].map((e) => yamlIssue(parsed, e, text));
 }
 
 /** Path of the deepest map entry or list item that contains `offset`. */

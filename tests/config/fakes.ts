@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: examples show the ${VAR} syntax
 /**
  * A small registry of fake components for config tests: one source with a few typed fields, two
  * sinks, and three operators (one with a second input on `right:`).
@@ -56,6 +57,7 @@ export function fakeRegistry(): Registry {
     }),
     examples: [
       { title: 'Minimal', yaml: 'url: ws://127.0.0.1:1/x\nschema: { ts: timestamp, price: f64 }\n' },
+      { title: 'From the environment', yaml: 'type: feed\nurl: ${FEED_URL}\nschema: { ts: timestamp }\n' },
     ],
     create: () => idleSource(),
   });
