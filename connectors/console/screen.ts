@@ -30,7 +30,7 @@ function fitWidth(line: string, width: number | undefined): string {
 export class LiveScreen {
   private readonly out: TerminalOut;
   private readonly scheduler: SchedulerLike;
-  private readonly intervalMs: number;
+  private intervalMs: number;
   private readonly regions = new Map<string, Region>();
   private drawnLines = 0;
   private lastDraw = Number.NEGATIVE_INFINITY;
@@ -40,6 +40,11 @@ export class LiveScreen {
   constructor(out: TerminalOut, scheduler: SchedulerLike, intervalMs = 250) {
     this.out = out;
     this.scheduler = scheduler;
+    this.intervalMs = intervalMs;
+  }
+
+  /** Change the least time between two redraws (the screen may be shared; the last call wins). */
+  throttle(intervalMs: number): void {
     this.intervalMs = intervalMs;
   }
 

@@ -125,7 +125,7 @@ describe('console sink, live table', () => {
   it('shows the latest rows per stream, redrawn at most once per refresh interval', async () => {
     const out = new FakeOut(true);
     const scheduler = new VirtualTimeScheduler();
-    const sink = new ConsoleSink(consoleConfig.parse({ max_rows: 3, refresh: '250ms' }), out, scheduler);
+    const sink = new ConsoleSink(consoleConfig.parse({ max_rows: 3, refresh: '500ms' }), out, scheduler);
     await sink.write(batch('trades', 2, 0));
     await sink.write(batch('trades', 2, 2));
     await sink.write(batch('quotes', 1, 0));
@@ -145,7 +145,11 @@ describe('console sink, live table', () => {
     expect(shown).toHaveLength(8);
 
     await sink.write(batch('trades', 1, 4));
+    scheduler.maxFrames = scheduler.now() + 499;
+    scheduler.flush();
+    expect(out.chunks).toHaveLength(1);
     await sink.close();
+    expect(out.chunks).toHaveLength(2);
     const redrawn = screenText(out.text);
     expect(redrawn[0]).toBe('trades · 5 rows · 3 batches');
     expect(redrawn).toHaveLength(8);

@@ -59,7 +59,8 @@ export class ConsoleSink implements Sink {
     this.out = out;
     this.name = name;
     const table = config.format === 'table' || (config.format === 'auto' && out.isTTY === true);
-    this.screen = table ? screenFor(out, scheduler, config.refresh) : undefined;
+    this.screen = table ? screenFor(out, scheduler) : undefined;
+    this.screen?.throttle(config.refresh);
   }
 
   write(batch: Batch): Promise<void> {
