@@ -545,28 +545,7 @@ class PipelineRuntime implements Pipeline {
     const node = new OutputNode(name, counters);
     this.nodes.set(name, node);
     const log = this.logger;
-    const rt = {
-      name,
-      source,
-      decoder,
-      node,
-      counters,
-      outstanding: new AckTracker(),
-      downstream: [],
-      started: false,
-      rows: 0,
-      bytes: 0,
-      batches: 0,
-      gaps: 0,
-      drops: 0,
-      deadLettered: 0,
-      reconnects: 0,
-      lastStatusAt: 0,
-      lastStatusRows: 0,
-      dropsLogged: 0,
-      lastDropLogAt: Number.NEGATIVE_INFINITY,
-    } as unknown as SourceRuntime;
-    rt.queue = new SourceQueue(
+    const queue = new SourceQueue(
       {
         flowControl: source.flowControl,
         highWaterRows: sc.backpressure.high_water,
@@ -576,18 +555,18 @@ class PipelineRuntime implements Pipeline {
       },
       {
         pause: () => {
-          log.debug('source paused: queue above high water', { source: name, rows: rt.queue.depthRows });
+          log.debug('source paused: queue above high water', { source: name, rows: queue.depthRows });
           source.pause();
         },
         resume: () => {
-          log.debug('source resumed: queue at low water', { source: name, rows: rt.queue.depthRows });
+          log.debug('source resumed: queue at low water', { source: name, rows: queue.depthRows });
           source.resume();
         },
         onDrop: (count) => this.onDrop(rt, count, 'queue full'),
         onDepth: (rows) => this.m.setQueueDepth(name, rows),
       },
     );
-    rt.batcher = new Batcher(
+    const batcher = new Batcher(
       {
         stream: name,
         decoder,
@@ -610,10 +589,33 @@ class PipelineRuntime implements Pipeline {
         rt.batches++;
         counters.rows_in.inc(rows);
         counters.bytes_in.inc(bytes);
-        rt.queue.push(batch, bytes);
+        queue.push(batch, bytes);
         this.drainAll();
       },
     );
+    const rt: SourceRuntime = {
+      name,
+      source,
+      decoder,
+      batcher,
+      queue,
+      node,
+      counters,
+      outstanding: new AckTracker(),
+      downstream: [],
+      started: false,
+      rows: 0,
+      bytes: 0,
+      batches: 0,
+      gaps: 0,
+      drops: 0,
+      deadLettered: 0,
+      reconnects: 0,
+      lastStatusAt: 0,
+      lastStatusRows: 0,
+      dropsLogged: 0,
+      lastDropLogAt: Number.NEGATIVE_INFINITY,
+    };
     this.sources.push(rt);
   }
 
