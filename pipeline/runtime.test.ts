@@ -277,6 +277,7 @@ describe('runtime: data path', () => {
     src.push('5,6,7,8');
     await settle();
     expect(t.p.ready()).toBe(false);
+    expect(t.p.status()).toMatchObject({ state: 'failed', ready: false });
     expect(t.p.status().fatal).toContain('operator failed');
     expect(src.messages.map((m) => m.state)).toEqual(['acked', 'pending']);
     const later = src.push('9,10,11,12');

@@ -74,6 +74,7 @@ export interface PipelineOptions {
   metricsRegistry?: PromRegistry;
 }
 
+/** `failed`: a source could not start or an operator chain errored; `stop()` still drains the rest. */
 export type PipelineState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export interface SourceStatus {
@@ -831,8 +832,10 @@ class PipelineRuntime implements Pipeline {
     }
   }
 
+  /** A component failed for good: the pipeline is `failed` (not ready) until stopped. */
   private setFatal(e: Error, component: string): void {
     this.fatal ??= e;
+    if (this.state === 'running' || this.state === 'starting') this.state = 'failed';
     this.logger.error('pipeline component failed', { component, error: e, cause: e.cause });
   }
 
