@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Batch } from '../pipeline/types.ts';
 import { fakeRegistry } from '../tests/config/fakes.ts';
 import { defaultRegistry } from './default-registry.ts';
 import { fieldDocs, renderComponentsDoc } from './docs.ts';
 import { generateArtifacts, ROOT } from './generate.ts';
 import { buildJsonSchema } from './jsonschema.ts';
+import { Registry } from './registry.ts';
 
 describe('generated files', () => {
   it.each(generateArtifacts(defaultRegistry()).map((a) => [a.path, a.content]))(
@@ -55,6 +59,32 @@ describe('buildJsonSchema', () => {
     expect(items.map((i: any) => i.required)).toEqual([['join'], ['scale'], ['window']]);
     expect(items[1].additionalProperties).toBe(false);
     expect(items[1].properties.scale.properties.column).toMatchObject({ type: 'string', minLength: 1 });
+  });
+});
+
+describe('JSON Schema definitions', () => {
+  it('keeps each component’s recursive definitions apart', () => {
+    type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+    const json: z.ZodType<Json> = z.lazy(() =>
+      z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]),
+    );
+    const registry = new Registry();
+    for (const name of ['a', 'b']) {
+      registry.register({
+        kind: 'op',
+        name,
+        summary: name,
+        stability: 'beta',
+        config: z.strictObject({ payload: json.optional() }),
+        create: () => map((x: Batch) => x),
+      });
+    }
+    const schema = buildJsonSchema(registry);
+    const defs = Object.keys(schema.$defs);
+    expect(defs).toEqual(['op.a.__schema0', 'op.b.__schema0']);
+    const refs = JSON.stringify(schema).match(/"\$ref":"[^"]*"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) expect(defs).toContain(ref.slice('"$ref":"#/$defs/'.length, -1));
   });
 });
 

@@ -23,7 +23,11 @@ interface Collector {
   defs: Json;
 }
 
-function toJson(schema: z.ZodType, collector: Collector): Json {
+/**
+ * The JSON Schema of one zod schema. Definitions it needs (recursive schemas) are moved to the
+ * document's `$defs` under `<scope>.<name>` so two components' definitions never collide.
+ */
+function toJson(schema: z.ZodType, collector: Collector, scope: string): Json {
   const {
     $schema: _schema,
     $defs,
@@ -33,8 +37,22 @@ function toJson(schema: z.ZodType, collector: Collector): Json {
     unrepresentable: 'any',
     target: 'draft-2020-12',
   }) as Json;
-  if ($defs) Object.assign(collector.defs, $defs);
-  return rest;
+  if (!$defs) return rest;
+  const rename = (name: string) => `${scope}.${name}`;
+  const fix = (v: unknown): any => {
+    if (Array.isArray(v)) return v.map(fix);
+    if (v === null || typeof v !== 'object') return v;
+    const out: Json = {};
+    for (const [k, x] of Object.entries(v)) {
+      out[k] =
+        k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/')
+          ? `#/$defs/${rename(x.slice(8))}`
+          : fix(x);
+    }
+    return out;
+  };
+  for (const [name, def] of Object.entries($defs as Json)) collector.defs[rename(name)] = fix(def);
+  return fix(rest);
 }
 
 function withFields(json: Json, extra: Json, required: string[]): Json {
@@ -49,7 +67,7 @@ function withFields(json: Json, extra: Json, required: string[]): Json {
 }
 
 function componentJson(spec: ComponentSpec, collector: Collector): Json {
-  const json = toJson(spec.config, collector);
+  const json = toJson(spec.config, collector, `${spec.kind}.${spec.name}`);
   const head = { title: spec.name, description: `${spec.summary} (${spec.stability})` };
   if (spec.kind === 'op') {
     const acceptsEmpty = spec.config.safeParse({}).success;
@@ -68,7 +86,7 @@ function componentJson(spec: ComponentSpec, collector: Collector): Json {
   if (spec.kind === 'sink') {
     return {
       ...head,
-      ...withFields(json, { ...typeField, from: toJson(zSinkFrom, collector) }, ['type', 'from']),
+      ...withFields(json, { ...typeField, from: toJson(zSinkFrom, collector, 'from') }, ['type', 'from']),
     };
   }
   return { ...head, ...withFields(json, typeField, ['type']) };
@@ -81,7 +99,7 @@ function oneOf(items: Json[]): Json | false {
 /** The JSON Schema document for pipeline files, from the registry's specs. */
 export function buildJsonSchema(registry: Registry): Json {
   const collector: Collector = { defs: {} };
-  const names = toJson(zName, collector);
+  const names = toJson(zName, collector, 'name');
   const sources = registry.list('source').map((s) => componentJson(s, collector));
   const sinks = registry.list('sink').map((s) => componentJson(s, collector));
   const ops = registry.list('op').map((s) => componentJson(s, collector));
@@ -111,7 +129,7 @@ export function buildJsonSchema(registry: Registry): Json {
           additionalProperties: false,
           required: ['from'],
           properties: {
-            from: { ...toJson(zRef, collector), description: 'Source or stream this stream reads' },
+            from: { ...toJson(zRef, collector, 'ref'), description: 'Source or stream this stream reads' },
             ops: {
               description: 'Operators applied in order; each item is "- <operator>: {config}"',
               type: 'array',
@@ -128,10 +146,13 @@ export function buildJsonSchema(registry: Registry): Json {
         propertyNames: names,
         additionalProperties: oneOf(sinks),
       },
-      dead_letter: { ...toJson(zDeadLetter, collector), default: { path: DEFAULT_DEAD_LETTER_PATH } },
-      http: toJson(zHttp, collector),
+      dead_letter: {
+        ...toJson(zDeadLetter, collector, 'dead_letter'),
+        default: { path: DEFAULT_DEAD_LETTER_PATH },
+      },
+      http: toJson(zHttp, collector, 'http'),
       shutdown: {
-        ...toJson(zShutdown, collector),
+        ...toJson(zShutdown, collector, 'shutdown'),
         default: { timeout: `${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s` },
       },
     },

@@ -282,6 +282,34 @@ describe('valid configs', () => {
     expect(config!.sources.t.max_in_flight).toBe(42);
   });
 
+  it('converts interpolated numbers in operator and sink fields', () => {
+    const text = [
+      'sources:',
+      '  t: { type: feed, url: x, schema: { ts: timestamp } }',
+      'streams:',
+      '  s:',
+      '    from: t',
+      '    ops:',
+      '      - scale: { column: p, factor: "${F}" }',
+      'sinks:',
+      '  o: { type: file, from: s, path: p, max_bytes: "${MB}" }',
+      '',
+    ].join('\n');
+    const { config, issues } = validateConfigText(text, 'p.yaml', fakeRegistry(), { F: '2.5', MB: '1024' });
+    expect(issues).toEqual([]);
+    expect(config!.streams.s.ops[0]).toEqual({ name: 'scale', config: { column: 'p', factor: 2.5 } });
+    expect(config!.sinks.o.max_bytes).toBe(1024);
+  });
+
+  it('reads an operator written without config as all defaults, pointing at it when a field is required', () => {
+    const text =
+      'sources:\n  t: { type: feed, url: x, schema: { ts: timestamp } }\nstreams:\n  s:\n    from: t\n    ops:\n      - scale:\n';
+    const { issues } = validateConfigText(text, 'p.yaml', fakeRegistry(), {});
+    expect(issues.map(formatIssue)).toEqual([
+      'p.yaml:7:9: streams.s.ops[0].scale.column: required field is missing; expected a non-empty string',
+    ]);
+  });
+
   it('does not coerce a number-like string written in the file', () => {
     const text = 'sources:\n  t: { type: feed, url: x, max_in_flight: "5", schema: { ts: timestamp } }\n';
     const { issues } = validateConfigText(text, 'p.yaml', fakeRegistry(), {});

@@ -29,7 +29,8 @@ export function lookup(doc: Document, path: readonly PropertyKey[]): NodeLookup 
       if (!value) return { node, keyNode, found: false };
       node = value;
     } else {
-      return { node, keyNode, found: false };
+      // The path goes on below a scalar (`- scale:` with no value): point at its key.
+      return { node: keyNode ?? node, keyNode, found: false };
     }
   }
   return { node, keyNode, found: true };
