@@ -3,18 +3,10 @@ import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { AsofConfigError, type AsofJoinOptions, AsofUnsortedError, asofJoin } from './asof.ts';
+import { rowsOf } from './asof-testing.ts';
 
 const T0 = 1_767_225_600_000_000;
 const S = 1_000_000;
-
-/** Rows as plain objects; int64/timestamps as numbers. */
-export function rowsOf(t: Table): Record<string, unknown>[] {
-  return t.toArray().map((r) => {
-    const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(r.toJSON())) o[k] = typeof v === 'bigint' ? Number(v) : v;
-    return o;
-  });
-}
 
 function quotesTable() {
   return tableFromVectors({

@@ -1,0 +1,286 @@
+import { type RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import fc from 'fast-check';
+import { Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { AckSet } from '../pipeline/acks.ts';
+import type { Batch } from '../pipeline/types.ts';
+import { float64Vector, tableFromVectors } from './arrow.ts';
+import { type AsofJoinOptions, asofJoin } from './asof.ts';
+import { type AsofJoinStreamOptions, asofJoinStream, newAsofStreamStats } from './asof-stream.ts';
+import { rowsOf } from './asof-testing.ts';
+
+const table = (t: number[], g: string[], extra: string, vals: number[]) =>
+  tableFromVectors({
+    t: float64Vector(Float64Array.from(t)),
+    g: vectorFromArray(g, new Utf8()),
+    [extra]: float64Vector(Float64Array.from(vals)),
+  });
+
+/** A test harness: two subjects, the output collected, an ack set per pushed batch. */
+function harness(opts: AsofJoinStreamOptions) {
+  const left = new Subject<Batch>();
+  const right = new Subject<Batch>();
+  const out: Batch[] = [];
+  const state = { completed: false, error: undefined as unknown };
+  left.pipe(asofJoinStream(right, opts)).subscribe({
+    next: (b) => out.push(b),
+    complete: () => {
+      state.completed = true;
+    },
+    error: (e) => {
+      state.error = e;
+    },
+  });
+  const push = (s: Subject<Batch>, name: string, data: RecordBatch) => {
+    const acks = new AckSet([{ ack() {}, nack() {} }]);
+    s.next({ stream: name, data, acks });
+    return acks;
+  };
+  return {
+    out,
+    state,
+    left: (data: RecordBatch) => push(left, 'trades', data),
+    right: (data: RecordBatch) => push(right, 'quotes', data),
+    leftDone: () => left.complete(),
+    rightDone: () => right.complete(),
+    rows: () => out.flatMap((b) => rowsOf(new Table([b.data]))),
+  };
+}
+
+const batch = (t: Table, from: number, to: number) => t.batches[0].slice(from, to);
+
+describe('asofJoinStream: emission waits for the right watermark', () => {
+  const quotes = table([1, 2, 4, 6], ['a', 'a', 'a', 'a'], 'bid', [10, 20, 40, 60]);
+  const trades = table([3, 5], ['a', 'a'], 'px', [1, 2]);
+  it('backward emits a left row once the right side has passed it, with its acks', () => {
+    const h = harness({ on: 't', by: 'g' });
+    const ackAll = () => {
+      for (const b of h.out) b.acks.ack();
+    };
+    const qa = h.right(batch(quotes, 0, 1));
+    const qb = h.right(batch(quotes, 1, 2));
+    const l = h.left(trades.batches[0]);
+    expect(h.rows()).toEqual([]);
+    ackAll();
+    expect([qa.settled, qb.settled, l.settled]).toEqual([true, false, false]);
+    const qc = h.right(batch(quotes, 2, 3));
+    expect(h.rows()).toEqual([{ t: 3, g: 'a', px: 1, bid: 20 }]);
+    ackAll();
+    expect([qb.settled, qc.settled, l.settled]).toEqual([true, false, false]);
+    const qd = h.right(batch(quotes, 3, 4));
+    expect(h.rows()).toEqual([
+      { t: 3, g: 'a', px: 1, bid: 20 },
+      { t: 5, g: 'a', px: 2, bid: 40 },
+    ]);
+    ackAll();
+    expect([qc.settled, qd.settled, l.settled]).toEqual([false, false, true]);
+    h.leftDone();
+    expect(h.state.completed).toBe(true);
+    expect(h.out.at(-1)!.data.numRows).toBe(0);
+    ackAll();
+    expect([qc.settled, qd.settled]).toEqual([true, true]);
+  });
+  it('backward waits for later right rows with the same timestamp (the last one wins)', () => {
+    const h = harness({ on: 't' });
+    h.right(
+      tableFromVectors({ t: float64Vector(Float64Array.of(5)), v: float64Vector(Float64Array.of(1)) })
+        .batches[0],
+    );
+    h.left(tableFromVectors({ t: float64Vector(Float64Array.of(5)) }).batches[0]);
+    expect(h.rows()).toEqual([]);
+    h.right(
+      tableFromVectors({ t: float64Vector(Float64Array.of(5)), v: float64Vector(Float64Array.of(2)) })
+        .batches[0],
+    );
+    expect(h.rows()).toEqual([]);
+    h.right(
+      tableFromVectors({ t: float64Vector(Float64Array.of(6)), v: float64Vector(Float64Array.of(3)) })
+        .batches[0],
+    );
+    expect(h.rows()).toEqual([{ t: 5, v: 2 }]);
+  });
+  it('forward emits once a match at or below the watermark exists, or the tolerance has passed', () => {
+    const h = harness({ on: 't', by: 'g', strategy: 'forward', tolerance: 1 });
+    h.left(trades.batches[0]);
+    h.right(batch(quotes, 0, 3));
+    expect(h.rows()).toEqual([{ t: 3, g: 'a', px: 1, bid: 40 }]);
+    h.right(batch(quotes, 3, 4));
+    expect(h.rows()[1]).toEqual({ t: 5, g: 'a', px: 2, bid: 60 });
+  });
+  it('nearest waits until no later right row can be closer', () => {
+    const h = harness({ on: 't', by: 'g', strategy: 'nearest' });
+    h.left(batch(trades, 0, 1));
+    h.right(batch(quotes, 0, 3));
+    expect(h.out).toHaveLength(0);
+    h.right(batch(quotes, 3, 4));
+    expect(h.rows()).toEqual([{ t: 3, g: 'a', px: 1, bid: 40 }]);
+  });
+  it('immediate mode matches against the right rows seen so far', () => {
+    const h = harness({ on: 't', by: 'g', emit: 'immediate', right_schema: quotes.schema });
+    h.left(batch(trades, 0, 1));
+    expect(h.rows()).toEqual([{ t: 3, g: 'a', px: 1, bid: null }]);
+    h.right(batch(quotes, 0, 2));
+    h.left(batch(trades, 1, 2));
+    expect(h.rows()[1]).toEqual({ t: 5, g: 'a', px: 2, bid: 20 });
+  });
+  it('emits left rows once the right side completes, and completes after the left side', () => {
+    const h = harness({ on: 't', by: 'g' });
+    h.right(batch(quotes, 0, 2));
+    h.left(trades.batches[0]);
+    h.rightDone();
+    expect(h.rows().map((r) => r.bid)).toEqual([20, 20]);
+    expect(h.state.completed).toBe(false);
+    h.leftDone();
+    expect(h.state.completed).toBe(true);
+  });
+});
+
+describe('asofJoinStream: bounds, lateness and errors', () => {
+  it('drops and counts late right rows; allowed_lateness accepts them', () => {
+    const stats = newAsofStreamStats();
+    const h = harness({ on: 't', stats });
+    h.right(tableFromVectors({ t: float64Vector(Float64Array.from([5, 3])) }).batches[0]);
+    expect(stats.lateRightRows).toBe(1);
+    const stats2 = newAsofStreamStats();
+    const h2 = harness({ on: 't', stats: stats2, allowed_lateness: 2 });
+    h2.right(
+      tableFromVectors({
+        t: float64Vector(Float64Array.from([5, 3])),
+        v: float64Vector(Float64Array.from([1, 2])),
+      }).batches[0],
+    );
+    h2.left(tableFromVectors({ t: float64Vector(Float64Array.from([4])) }).batches[0]);
+    h2.rightDone();
+    expect(stats2.lateRightRows).toBe(0);
+    expect(h2.rows()).toEqual([{ t: 4, v: 2 }]);
+  });
+  it('keeps at most max_right_rows_per_key rows per key', () => {
+    const stats = newAsofStreamStats();
+    const h = harness({ on: 't', by: 'g', stats, max_right_rows_per_key: 2 });
+    h.right(table([1, 2, 3, 4], ['a', 'a', 'a', 'b'], 'v', [1, 2, 3, 4]).batches[0]);
+    expect(stats.evictedRightRows).toBe(1);
+    h.left(table([1.5, 2.5], ['a', 'a'], 'x', [0, 0]).batches[0]);
+    h.rightDone();
+    expect(h.rows().map((r) => r.v)).toEqual([null, 2]);
+  });
+  it('without a right schema and an empty right side, emits the left columns only', () => {
+    const h = harness({ on: 't' });
+    h.left(tableFromVectors({ t: float64Vector(Float64Array.from([1])) }).batches[0]);
+    h.rightDone();
+    h.leftDone();
+    expect(h.rows()).toEqual([{ t: 1 }]);
+    expect(h.state.completed).toBe(true);
+  });
+  it('rejects immediate emission with another strategy, and passes errors on', () => {
+    const h = harness({ on: 't', strategy: 'nearest', emit: 'immediate' });
+    expect(String(h.state.error)).toMatch(/emit: immediate needs strategy backward/);
+    const h2 = harness({ on: 'ts' });
+    h2.left(tableFromVectors({ t: float64Vector(Float64Array.from([1])) }).batches[0]);
+    expect(String(h2.state.error)).toMatch(/left column "ts" not found/);
+  });
+});
+
+/** Arbitrary sorted table of `n` rows with keys, plus split points. */
+const sideArb = (maxLen: number) =>
+  fc
+    .array(
+      fc.record({
+        dt: fc.integer({ min: 0, max: 2 }),
+        k: fc.constantFrom('a', 'b'),
+        cut: fc.boolean(),
+        nan: fc.integer({ min: 0, max: 19 }),
+      }),
+      { maxLength: maxLen },
+    )
+    .map((rows) => {
+      let t = 0;
+      const ts: number[] = [];
+      for (const r of rows) {
+        t += r.dt;
+        ts.push(r.nan === 0 ? Number.NaN : t);
+      }
+      return { ts, keys: rows.map((r) => r.k), cuts: rows.map((r) => r.cut) };
+    });
+
+function splitAt(t: Table, cuts: boolean[]): RecordBatch[] {
+  const rb = t.batches[0];
+  if (!rb) return [];
+  const out: RecordBatch[] = [];
+  let from = 0;
+  for (let i = 1; i <= t.numRows; i++)
+    if (i === t.numRows || cuts[i]) {
+      out.push(rb.slice(from, i));
+      if (cuts[i] && i < t.numRows && cuts[i - 1]) out.push(rb.slice(i, i));
+      from = i;
+    }
+  return out;
+}
+
+describe('asofJoinStream: split and interleaving invariance (fast-check)', () => {
+  it('after completion, equals the batch operator for any split and arrival order, and releases every ack', () => {
+    fc.assert(
+      fc.property(
+        sideArb(14),
+        sideArb(14),
+        fc.constantFrom('backward', 'forward', 'nearest'),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 2 }),
+        fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+        (L, R, strategy, allow, tolerance, useBy, lateness, order) => {
+          const lt = table(
+            L.ts,
+            L.keys,
+            'x',
+            L.ts.map((_, i) => i),
+          );
+          const rt = table(
+            R.ts,
+            R.keys,
+            'v',
+            R.ts.map((_, i) => i),
+          );
+          const opts: AsofJoinOptions = {
+            on: 't',
+            by: useBy ? 'g' : undefined,
+            strategy,
+            allow_exact_matches: allow,
+            tolerance,
+          };
+          const expected = rowsOf(asofJoin(lt, rt, opts));
+          const h = harness({ ...opts, allowed_lateness: lateness, right_schema: rt.schema });
+          const lb = splitAt(lt, L.cuts);
+          const rb = splitAt(rt, R.cuts);
+          const acks: AckSet[] = [];
+          let i = 0;
+          let j = 0;
+          let step = 0;
+          while (i <= lb.length || j <= rb.length) {
+            const takeLeft = j > rb.length || (i <= lb.length && order[step++ % order.length]);
+            if (takeLeft) {
+              if (i < lb.length) {
+                const a = h.left(lb[i]);
+                if (!h.state.completed) acks.push(a);
+              } else h.leftDone();
+              i++;
+            } else {
+              if (j < rb.length) {
+                const a = h.right(rb[j]);
+                if (!h.state.completed) acks.push(a);
+              } else h.rightDone();
+              j++;
+            }
+          }
+          expect(h.state.error).toBeUndefined();
+          expect(h.state.completed).toBe(true);
+          expect(h.rows()).toEqual(expected);
+          if (lb.length > 0) expect(acks.every((a) => !a.settled)).toBe(true);
+          for (const b of h.out) b.acks.ack();
+          expect(acks.every((a) => a.settled)).toBe(true);
+        },
+      ),
+      { numRuns: 250 },
+    );
+  });
+});
