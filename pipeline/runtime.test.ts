@@ -182,6 +182,7 @@ describe('runtime: data path', () => {
     expect(m.state).toBe('acked');
     expect(t.p.schemaOf('a')?.fields.map((f) => f.name)).toEqual(['id']);
     expect(t.p.schemaOf('p')?.fields.map((f) => f.name)).toEqual(['id']);
+    expect(t.p.schemaOf('nothing')).toBeUndefined();
   });
 
   it('acks a batch with no durable consumer after its live writes settle', async () => {
@@ -411,6 +412,12 @@ describe('runtime: flow control and events', () => {
     expect(t.p.status().sources[0].rowsPerSec).toBe(10);
     t.clock.advance(1_000);
     expect(t.p.status().sources[0].rowsPerSec).toBe(0);
+  });
+
+  it('knows the schema of a source and of an operator-less stream before any batch', () => {
+    const t = setup({ streams: { copy: stream('a'), held: stream('a', ['hold']) } });
+    expect(t.p.schemaOf('copy')?.fields.map((f) => f.name)).toEqual(['id']);
+    expect(t.p.schemaOf('held')).toBeUndefined();
   });
 
   it('uses its own metrics registry per pipeline', () => {

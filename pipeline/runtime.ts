@@ -140,7 +140,7 @@ export interface Pipeline {
   readonly metrics: PromRegistry;
   /** A source's or stream's output, hot, without acks (for live views and servers). */
   batches(name: string): Observable<Batch>;
-  /** Arrow schema of a source, or of a stream once it emitted a batch. */
+  /** Arrow schema of a source, of a stream without operators, or of a stream once it emitted. */
   schemaOf(name: string): Schema | undefined;
 }
 
@@ -725,7 +725,11 @@ class PipelineRuntime implements Pipeline {
 
   schemaOf(name: string): Schema | undefined {
     for (const s of this.sources) if (s.name === name) return s.decoder.schema;
-    return this.nodes.get(name)?.schema;
+    const seen = this.nodes.get(name)?.schema;
+    if (seen !== undefined) return seen;
+    // A stream without operators has its input's schema before any batch flowed.
+    const st = this.config.streams[name];
+    return st !== undefined && st.ops.length === 0 && st.from !== name ? this.schemaOf(st.from) : undefined;
   }
 
   status(): PipelineStatus {
