@@ -2,7 +2,7 @@
 export { checkReferences } from './crossref.ts';
 export { defaultRegistry } from './default-registry.ts';
 export { type Env, interpolateString } from './interpolate.ts';
-export { ConfigError, type ConfigIssue, formatIssue } from './issues.ts';
+export { ConfigError, type ConfigIssue, formatIssue, formatIssues as formatIssueList } from './issues.ts';
 export { buildJsonSchema } from './jsonschema.ts';
 export {
   expandPaths,
