@@ -378,6 +378,11 @@ describe('runtime: flow control and events', () => {
     expect(t.p.status().sources[0].drops).toBe(4);
     expect(t.lines.filter((l) => l.includes('messages dropped'))).toHaveLength(1);
     expect(src.pauses).toBe(0);
+    for (let i = 10; i < 2_000; i++) src.push(`${i}`);
+    const st = t.p.status().sources[0];
+    expect(st.queueRows).toBeLessThanOrEqual(4);
+    expect(st.drops).toBe(1_994);
+    expect(st.inFlight).toBe(6);
   });
 
   it('turns source events into metrics, logs and readiness', async () => {
