@@ -4,7 +4,7 @@
  * shipped example config linted (C-5).
  */
 import { EventEmitter } from 'node:events';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -94,6 +94,29 @@ describe('examples/demo.yaml end to end', () => {
 });
 
 describe('shipped example configs (C-5)', () => {
+  it("the README's config example lints clean", async () => {
+    const readme = await readFile(resolve(import.meta.dirname, '../README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks.length).toBeGreaterThan(0);
+    const registry = new Registry();
+    registerConnectors(registry);
+    const dir = await mkdtemp(join(tmpdir(), 'polaroid-readme-'));
+    try {
+      const files = await Promise.all(
+        blocks.map(async (text, i) => {
+          const path = join(dir, `readme-${i}.yaml`);
+          await writeFile(path, text);
+          return path;
+        }),
+      );
+      expect(formatIssues(lintFiles(files, registry, {}))).toBe(
+        `${files.length} file${files.length === 1 ? '' : 's'} checked, no problems`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('examples/demo.yaml lints clean against the built-in connectors', () => {
     const registry = new Registry();
     registerConnectors(registry);

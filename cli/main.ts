@@ -3,6 +3,7 @@
  * or run the self-contained demo. `bin/polaroid.js` calls {@link main} and exits with its code.
  */
 
+import { redactUrl } from '../config/redact.ts';
 import { SIMULATE_USAGE } from '../simulator/index.ts';
 import { demoCommand } from './demo.ts';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, UsageError } from './io.ts';
@@ -83,9 +84,10 @@ function isParseArgsError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
-/** One line for an error: its code when it has one, and its message (never a config value). */
+/** One line for an error: its message with URL passwords masked, and its code when it has one. */
 export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return redactUrl(String(err));
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? `${err.message} [${code}]` : err.message;
+  const message = redactUrl(err.message);
+  return typeof code === 'string' ? `${message} [${code}]` : message;
 }
