@@ -16,10 +16,11 @@ import { type LiveScreen, screenFor } from '../connectors/console/screen.ts';
 import { systemClock } from '../pipeline/clock.ts';
 import { createJsonDecoder } from '../pipeline/decode/json.ts';
 import { createLogger, type StructuredLogger } from '../pipeline/logger.ts';
-import { createPipeline, formatStatus, type Pipeline } from '../pipeline/runtime.ts';
+import { createPipeline, type Pipeline } from '../pipeline/runtime.ts';
 import { installSignalHandlers } from '../pipeline/shutdown.ts';
 import { type HttpServerHandle, startHttpServer } from '../server/http.ts';
 import { type CliIo, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError } from './io.ts';
+import { statusLine } from './status.ts';
 
 export interface RunOptions {
   /** Stop gracefully after this many milliseconds. */
@@ -116,7 +117,7 @@ export async function runPipelineFile(file: string, io: CliIo, opts: RunOptions)
     const fatal = new Promise<'failed'>((resolve) => {
       ticker = setInterval(() => {
         const status = pipeline.status();
-        if (screen && opts.status) screen.set('status', [formatStatus(status)], 100);
+        if (screen && opts.status) screen.set('status', [statusLine(status)], 100);
         if (status.state === 'failed') {
           failed = true;
           resolve('failed');
