@@ -39,10 +39,12 @@ function isSpace(c: number): boolean {
 
 export class SequenceTracker {
   private readonly field: string;
+  private readonly fieldName: string;
   private readonly fieldToken: string;
   private readonly scopeKeys: readonly string[];
   private readonly scopeTokens: readonly string[];
-  private readonly last = new Map<string, number>();
+  /** Last number per scope, in a mutable cell so the hot path does one map lookup. */
+  private readonly last = new Map<string, { seq: number }>();
   private lastGlobal = Number.NaN;
   private readonly onGap: (gap: GapReport) => void;
   readonly stats: SequenceStats = { gaps: 0, missing: 0, outOfOrder: 0, slowPath: 0 };
@@ -53,9 +55,10 @@ export class SequenceTracker {
   /** `scope`: 'global' or the names of the key fields that partition the sequence. */
   constructor(field: string, scope: 'global' | readonly string[], onGap: (gap: GapReport) => void) {
     this.field = field;
-    this.fieldToken = JSON.stringify(field);
+    this.fieldName = JSON.stringify(field);
+    this.fieldToken = `${this.fieldName}:`;
     this.scopeKeys = scope === GLOBAL ? [] : scope;
-    this.scopeTokens = this.scopeKeys.map((k) => JSON.stringify(k));
+    this.scopeTokens = this.scopeKeys.map((k) => `${JSON.stringify(k)}:`);
     this.scopes = this.scopeKeys.map(() => []);
     this.onGap = onGap;
   }
@@ -101,13 +104,18 @@ export class SequenceTracker {
   }
 
   private check(scope: string, seq: number): void {
-    const last = this.last.get(scope);
-    if (last === undefined || seq === last + 1) {
-      this.last.set(scope, seq);
+    const cell = this.last.get(scope);
+    if (cell === undefined) {
+      this.last.set(scope, { seq });
+      return;
+    }
+    const last = cell.seq;
+    if (seq === last + 1) {
+      cell.seq = seq;
       return;
     }
     this.jump(scope, last, seq);
-    if (seq > last) this.last.set(scope, seq);
+    if (seq > last) cell.seq = seq;
   }
 
   private jump(scope: string, last: number, seq: number): void {
@@ -120,67 +128,64 @@ export class SequenceTracker {
     this.onGap({ scope, expected: last + 1, got: seq });
   }
 
-  /** Position just after `"key"` + optional spaces + `:` + optional spaces, or -1 if not a key. */
+  /** Position of the value after `"key":` at `at` (spaces after the colon skipped), or -1 if escaped. */
   private static valueAt(text: string, at: number, tokenLength: number): number {
     if (at > 0 && text.charCodeAt(at - 1) === 92) return -1;
     let p = at + tokenLength;
     while (p < text.length && isSpace(text.charCodeAt(p))) p++;
-    if (text.charCodeAt(p) !== 58) return -1;
-    p++;
-    while (p < text.length && isSpace(text.charCodeAt(p))) p++;
     return p;
   }
 
-  /** Fill `seqs` and `scopes` from the text; false when the fast path cannot be trusted. */
+  /**
+   * Fill `seqs` and `scopes` from the text; false when the fast path cannot be trusted. Keys are
+   * found as `"key":` (compact JSON, as feeds send it); a key written with a space before its
+   * colon sends the message to the slow path.
+   */
   private scan(text: string): boolean {
     const seqs = this.seqs;
     seqs.length = 0;
-    let from = 0;
+    // One object: its first `"seq":` is the one (a repeated key in one object is not trusted by
+    // JSON either); several: every occurrence, paired in order. Braces inside strings or nested
+    // objects make the counts disagree below and send the message to the exact path.
+    const objects = SequenceTracker.braces(text);
+    const all = objects !== 1;
     const token = this.fieldToken;
-    for (;;) {
-      const at = text.indexOf(token, from);
-      if (at < 0) break;
-      from = at + token.length;
-      const p = SequenceTracker.valueAt(text, at, token.length);
-      if (p < 0) continue;
-      let q = p;
+    for (let at = text.indexOf(token); at >= 0; at = all ? text.indexOf(token, at + token.length) : -1) {
+      let q = SequenceTracker.valueAt(text, at, token.length);
+      if (q < 0) return false;
       const quoted = text.charCodeAt(q) === 34;
       if (quoted) q++;
       const s = q;
-      while (q < text.length) {
-        const c = text.charCodeAt(q);
-        if ((c >= 48 && c <= 57) || c === 45 || c === 46 || c === 43 || c === 101 || c === 69) q++;
-        else break;
+      let v = 0;
+      let c = text.charCodeAt(q);
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        c = text.charCodeAt(++q);
       }
-      if (quoted && text.charCodeAt(q) !== 34) return false;
-      const value = Number(text.slice(s, q));
-      if (q === s || !Number.isFinite(value)) return false;
-      seqs.push(value);
-      from = q;
+      if (q === s || q - s > 15) return false;
+      // Not a plain integer (a fraction, exponent or sign): leave it to the exact path.
+      if (quoted ? c !== 34 : c !== 44 && c !== 125 && !isSpace(c)) return false;
+      seqs.push(v);
     }
-    // No sequence field anywhere in the text: nothing to check.
-    if (seqs.length === 0) return true;
-    // Nested objects (or braces inside strings) could hold a field of the same name, or objects
-    // without one; the pairing is only trusted when every object carries exactly one sequence.
-    if (SequenceTracker.braces(text) !== seqs.length) return false;
+    if (seqs.length === 0) {
+      // No `"seq":` anywhere; a spaced-out `"seq" :` still needs the exact path.
+      return text.indexOf(this.fieldName) < 0;
+    }
+    // Only flat objects that each carry one sequence are paired by position.
+    if (objects !== seqs.length) return false;
     for (let k = 0; k < this.scopeTokens.length; k++) {
       const values = this.scopes[k];
       values.length = 0;
       const tok = this.scopeTokens[k];
-      let f = 0;
-      for (;;) {
-        const at = text.indexOf(tok, f);
-        if (at < 0) break;
-        f = at + tok.length;
+      for (let at = text.indexOf(tok); at >= 0; at = all ? text.indexOf(tok, at + tok.length) : -1) {
         const p = SequenceTracker.valueAt(text, at, tok.length);
-        if (p < 0) continue;
+        if (p < 0) return false;
         if (text.charCodeAt(p) === 34) {
           const end = text.indexOf('"', p + 1);
           if (end < 0) return false;
           const v = text.slice(p + 1, end);
-          if (v.includes('\\')) return false;
+          if (v.indexOf('\\') >= 0) return false;
           values.push(v);
-          f = end + 1;
         } else {
           let q = p;
           while (q < text.length) {
@@ -189,7 +194,6 @@ export class SequenceTracker {
             q++;
           }
           values.push(text.slice(p, q));
-          f = q;
         }
       }
       if (values.length !== seqs.length) return false;
