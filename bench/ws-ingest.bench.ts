@@ -3,7 +3,7 @@
  *
  * A local server on 127.0.0.1 writes the same pre-encoded text frames (RFC 6455, unmasked) to the
  * raw socket in ~1 MB chunks, so the sender is never the bottleneck (a `ws.send` per message caps
- * near 120k messages/s). Ours: a `ws` client → envelope → batcher (policy count 10 000) → JSON
+ * near 120k messages/s). Ours: the websocket source → batcher (policy count 10 000) → JSON
  * decoder → Arrow record batches of four columns (timestamp µs, symbol dictionary, price, size).
  * Peer: a raw `ws` client that `JSON.parse`s each message and stores three fields into plain
  * arrays (cleared every 10 000 rows), receiving the same frames in the same process. Both share
@@ -13,11 +13,12 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
-import { type SchemaDecl, zBatchPolicy, zDecode } from '../config/common.ts';
-import { NOOP_ACK } from '../pipeline/acks.ts';
+import { type SchemaDecl, zBatchPolicy } from '../config/common.ts';
+import { WebsocketSource, websocketConfig } from '../connectors/websocket/source.ts';
 import { Batcher } from '../pipeline/batcher.ts';
 import { systemClock } from '../pipeline/clock.ts';
 import { createJsonDecoder } from '../pipeline/decode/json.ts';
+import { silentLogger } from '../pipeline/logger.ts';
 import type { DeadLetter } from '../pipeline/types.ts';
 import { encodeTextFrames } from '../simulator/frames.ts';
 import type { Benchmark, MetricSpec } from './harness.ts';
@@ -26,7 +27,7 @@ const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const CHUNK_BYTES = 1 << 20;
 const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'XRP-USD', 'ADA-USD', 'DOGE-USD', 'AVAX-USD', 'LINK-USD'];
 const SCHEMA: SchemaDecl = { ts: 'timestamp', symbol: 'symbol', price: 'f64', size: 'f64' };
-const DECODE = zDecode.parse({ timestamp: { field: 'ts', unit: 'ms' } });
+const DECODE = { timestamp: { field: 'ts', unit: 'ms' } };
 const POLICY = zBatchPolicy.parse({ count: 10_000 });
 
 /** The simulator's trade shape, with deterministic prices and sizes. */
@@ -56,18 +57,31 @@ function chunkOf(ticks: number): { chunk: Buffer; messages: number } {
   return { chunk: encodeTextFrames(texts), messages: texts.length };
 }
 
-type Client = (url: string, messages: number, done: (rows: number) => void) => WebSocket;
+/** A receiving side: calls `done` with the rows it stored once `messages` messages arrived. */
+type Client = (
+  url: string,
+  messages: number,
+  done: (rows: number) => void,
+  fail: (e: Error) => void,
+) => { close(): Promise<void> };
 
-/** Our path: ws client → envelope → batcher → JSON decoder → Arrow batches of 10 000 rows. */
-const ours: Client = (url, messages, done) => {
-  const decoder = createJsonDecoder(SCHEMA, DECODE, { capacity: POLICY.count });
+/** Our path: websocket source → batcher → JSON decoder → Arrow batches of 10 000 rows. */
+const ours: Client = (url, messages, done, fail) => {
+  const config = websocketConfig.parse({
+    url,
+    schema: SCHEMA,
+    decode: DECODE,
+    batch: { count: POLICY.count },
+  });
+  const source = new WebsocketSource(config, { name: 'ticks', clock: systemClock, logger: silentLogger });
+  const decoder = createJsonDecoder(config.schema, config.decode, { capacity: config.batch.count });
   const letters: DeadLetter[] = [];
   let rows = 0;
   const batcher = new Batcher(
     {
       stream: 'ticks',
       decoder,
-      policy: POLICY,
+      policy: config.batch,
       clock: systemClock,
       deadLetters: { write: async (letter) => void letters.push(letter) },
     },
@@ -76,26 +90,33 @@ const ours: Client = (url, messages, done) => {
       batch.acks.ack();
     },
   );
-  const ws = new WebSocket(url, { perMessageDeflate: false });
   let seen = 0;
-  ws.on('message', (data: Buffer) => {
-    batcher.push({ payload: data, receivedAt: systemClock.now(), ack: NOOP_ACK, position: `ws seq=${seen}` });
-    if (++seen === messages) {
-      batcher.close();
-      if (letters.length > 0) throw new Error(`ws-ingest: unexpected dead letter: ${letters[0].reason}`);
-      done(rows);
-    }
-  });
-  return ws;
+  source
+    .start(
+      (env) => {
+        batcher.push(env);
+        if (++seen === messages) {
+          batcher.close();
+          if (letters.length > 0) fail(new Error(`ws-ingest: unexpected dead letter: ${letters[0].reason}`));
+          else done(rows);
+        }
+      },
+      (e) => {
+        if (e.kind === 'disconnected' && seen < messages) fail(new Error(`ws-ingest: ${e.reason}`));
+      },
+    )
+    .catch(fail);
+  return { close: () => source.stop() };
 };
 
 /** The peer: a raw ws client, JSON.parse, three fields into plain arrays. */
-const raw: Client = (url, messages, done) => {
+const raw: Client = (url, messages, done, fail) => {
   let ts: number[] = [];
   let price: number[] = [];
   let size: number[] = [];
   let rows = 0;
   const ws = new WebSocket(url, { perMessageDeflate: false });
+  ws.on('error', fail);
   let seen = 0;
   ws.on('message', (data: Buffer) => {
     const msg = JSON.parse(data.toString());
@@ -118,7 +139,11 @@ const raw: Client = (url, messages, done) => {
     }
     if (++seen === messages) done(rows + ts.length);
   });
-  return ws;
+  return {
+    close: async () => {
+      ws.terminate();
+    },
+  };
 };
 
 /**
@@ -160,14 +185,19 @@ async function run(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   try {
-    return await new Promise((resolve, reject) => {
-      const ws = client(`ws://127.0.0.1:${port}/`, messages, (rows) => {
-        const seconds = (performance.now() - t0) / 1000;
-        ws.terminate();
-        resolve({ seconds, rows });
+    let receiver: { close(): Promise<void> } | undefined;
+    try {
+      return await new Promise((resolve, reject) => {
+        receiver = client(
+          `ws://127.0.0.1:${port}/`,
+          messages,
+          (rows) => resolve({ seconds: (performance.now() - t0) / 1000, rows }),
+          reject,
+        );
       });
-      ws.on('error', reject);
-    });
+    } finally {
+      await receiver?.close();
+    }
   } finally {
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -196,7 +226,7 @@ function metric(name: string, ticks: number, targetMessages: number): MetricSpec
       ticks: expectedRows,
       frame_bytes: chunk.byteLength * reps,
       batch_rows: POLICY.count,
-      path: 'ws client → batcher → JSON decoder (websocket source not used: not in the tree yet)',
+      path: 'websocket source → batcher → JSON decoder → Arrow',
     }),
   };
 }

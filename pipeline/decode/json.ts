@@ -8,6 +8,12 @@
  * Hot path: one `JSON.parse` per message (the bulk of the cost), then per column a precompiled
  * field access and a typed write; no object, closure or string is made per row unless the row is
  * rejected.
+ *
+ * Choices worth knowing: the filter applies to the message object (to each row when the message
+ * is a bare array); `pendingBytes` counts the messages that brought rows, as bytes for binary
+ * payloads and as UTF-16 length for text ones (equal for ASCII; measuring UTF-8 would cost a pass
+ * over every message); epoch s/ms become the nearest µs, us/ns are truncated toward -∞; an ns
+ * *number* above 2^53 has already lost precision in JSON.parse (send ns as a string for exact µs).
  */
 import { type Data, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
 import type { DecodeConfig, SchemaDecl } from '../../config/common.ts';
