@@ -154,6 +154,19 @@ describe('arrow_file sink', () => {
     expect(closed.code).toBe('ARROW_FILE_CLOSED');
   });
 
+  it('reports a failed write as retriable and starts over at the next one', async () => {
+    const s = new ArrowFileSink(arrowFileConfig.parse({ path: '/dev/full', if_exists: 'overwrite' }), dir);
+    const first = await s.write(growingBatches()[0]).catch((e) => e);
+    expect(first).toBeInstanceOf(ArrowFileError);
+    expect(first.code).toBe('ARROW_FILE_IO');
+    expect(first.retriable).toBe(true);
+    expect(first.cause.code).toBe('ENOSPC');
+    const second = await s.write(growingBatches()[1]).catch((e) => e);
+    expect(second.code).toBe('ARROW_FILE_IO');
+    expect(second.cause.code).toBe('ENOSPC');
+    await s.close();
+  });
+
   it('rejects unknown config keys', () => {
     expect(arrowFileConfig.safeParse({ path: 'x', pth: 'y' }).success).toBe(false);
   });

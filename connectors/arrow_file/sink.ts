@@ -107,6 +107,12 @@ class StreamFile {
     }
   }
 
+  /** Give up on this file after a failed write: release the handle, write nothing more. */
+  async abandon(): Promise<void> {
+    this.writer.take();
+    await this.handle.close().catch(() => {});
+  }
+
   private async flush(): Promise<void> {
     const chunks = this.writer.take();
     if (chunks.length > 0) await this.handle.writev(chunks);
@@ -195,6 +201,10 @@ export class ArrowFileSink implements Sink {
     try {
       await file.append(batch.data);
     } catch (e) {
+      // The stream may now end in a torn message: start a new file at the next write (with
+      // if_exists: rename the torn one is kept aside, readable up to its last whole batch).
+      this.files.delete(path);
+      await file.abandon();
       throw new ArrowFileError('ARROW_FILE_IO', `writing ${path} failed: ${(e as Error).message}`, true, e);
     }
   }
