@@ -182,6 +182,9 @@ describe('websocket source against the simulator', () => {
     // Worst case: silence starts just after a pong, the next ping is `interval` later, then `timeout`.
     expect(detectedAt - stalledAt).toBeLessThan(100 + 200 + 250);
     expect(source.stats().heartbeatTimeouts).toBe(1);
+    expect((events.find((e) => e.kind === 'disconnected') as { reason: string }).reason).toContain(
+      'heartbeat timeout',
+    );
     await until(() => events.filter((e) => e.kind === 'connected').length === 2);
     const n = dataCount(envelopes);
     await until(() => dataCount(envelopes) > n + 10);

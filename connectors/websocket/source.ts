@@ -168,6 +168,8 @@ export class WebsocketSource implements Source {
   private readonly timers = new Subscription();
   private readonly counters = { messages: 0, heartbeatTimeouts: 0, staleEvents: 0, reconnects: 0 };
   private prefix = '';
+  /** Why this source ended the current connection itself (added to the disconnect reason). */
+  private killedBy = '';
 
   constructor(config: WebsocketConfig, ctx: WebsocketContext, random?: Random) {
     this.config = config;
@@ -282,7 +284,6 @@ export class WebsocketSource implements Source {
       for (const text of this.openTexts) ws.send(text);
       if (this.paused) ws.pause();
       this.startHeartbeat(ws);
-      this.logger.info('websocket connected', { source: this.name, conn: n });
       this.eventFn({ kind: 'connected' });
       settled();
     });
@@ -299,10 +300,11 @@ export class WebsocketSource implements Source {
       this.connTimers = new Subscription();
       settled();
       if (this.stopping) return;
-      const why = [opened ? `close ${code}` : 'connect failed', reason.toString(), lastError]
+      const why = [opened ? `close ${code}` : 'connect failed', reason.toString(), lastError, this.killedBy]
         .filter((s) => s !== '')
         .join(' ');
-      this.logger.warn('websocket disconnected', { source: this.name, conn: n, reason: why });
+      this.killedBy = '';
+      this.logger.debug('websocket closed', { source: this.name, conn: n, reason: why });
       this.eventFn({ kind: 'disconnected', reason: why });
       this.scheduleReconnect();
     });
@@ -327,7 +329,7 @@ export class WebsocketSource implements Source {
   }
 
   private scheduleReconnect(): void {
-    const delayMs = this.backoff.next();
+    const delayMs = Math.round(this.backoff.next());
     this.counters.reconnects++;
     this.eventFn({ kind: 'reconnecting', attempt: this.backoff.attempt, delayMs });
     this.timers.add(this.clock.scheduler.schedule(() => this.connect(), delayMs));
@@ -353,7 +355,7 @@ export class WebsocketSource implements Source {
       this.clock.scheduler.schedule(() => {
         if (ws !== this.ws || this.paused || this.lastSeen >= sentAt) return;
         this.counters.heartbeatTimeouts++;
-        this.logger.warn('websocket heartbeat timeout', { source: this.name, timeoutMs: timeout });
+        this.killedBy = `heartbeat timeout (no pong or data ${timeout} ms after a ping)`;
         ws.terminate();
       }, timeout),
     );
