@@ -14,6 +14,9 @@ import { Registry } from '../config/registry.ts';
 import { ConsoleSink, consoleSink } from '../connectors/console/index.ts';
 import { register as registerConnectors } from '../connectors/index.ts';
 import { ExchangeSimulator } from '../simulator/index.ts';
+import { registerAsof } from '../timeseries/asof-op.ts';
+import { registerResample } from '../timeseries/resample-op.ts';
+import { registerRolling } from '../timeseries/rolling.ts';
 import { DEMO_CONFIG } from './demo.ts';
 import type { CliIo } from './io.ts';
 import { runPipelineFile } from './run.ts';
@@ -25,6 +28,14 @@ class Capture {
     this.text += s;
     return true;
   }
+}
+
+/** The time-series operators (not yet in the default registry). */
+function withOperators(registry: Registry): Registry {
+  registerAsof(registry);
+  registerResample(registry);
+  registerRolling(registry);
+  return registry;
 }
 
 /** The built-in connectors, with the console sink writing to `out` instead of stdout. */
@@ -93,7 +104,67 @@ describe('examples/demo.yaml end to end', () => {
   });
 });
 
+describe('examples/demo-operators.yaml end to end', () => {
+  let dir: string;
+  let sim: ExchangeSimulator | undefined;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'polaroid-demo-ops-'));
+  });
+  afterEach(async () => {
+    await sim?.stop();
+    sim = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('produces 1 s bars, a rolling VWAP and trades joined with their prevailing quote', async () => {
+    sim = await ExchangeSimulator.start({ port: 0, rate: 400, seed: 5 });
+    const config = join(dir, 'demo-operators.yaml');
+    await copyFile(resolve(import.meta.dirname, '../examples/demo-operators.yaml'), config);
+    const screen = new Capture();
+    const stderr = new Capture();
+    const io: CliIo = { stdout: new Capture(), stderr, env: {}, cwd: dir, signals: new EventEmitter() };
+    const code = await runPipelineFile(config, io, {
+      registry: withOperators(connectorsWritingTo(screen)),
+      env: { FEED_URL: sim.url, METRICS_LISTEN: '127.0.0.1:0' },
+      forMs: 2600,
+      status: false,
+    });
+    expect(code, stderr.text).toBe(0);
+
+    const bars = tableFromIPC(await readFile(join(dir, 'out', 'bars_1s.arrows')));
+    expect(bars.numRows).toBeGreaterThan(0);
+    for (const c of ['open', 'high', 'low', 'close', 'volume', 'vwap', 'trades'])
+      expect(bars.schema.fields.map((f) => f.name)).toContain(c);
+    const high = [...bars.getChild('high')!] as number[];
+    const low = [...bars.getChild('low')!] as number[];
+    for (let i = 0; i < high.length; i++) expect(high[i]).toBeGreaterThanOrEqual(low[i]);
+
+    const joined = tableFromIPC(await readFile(join(dir, 'out', 'trades_with_quotes.arrows')));
+    const trades = tableFromIPC(await readFile(join(dir, 'out', 'trades.arrows')));
+    expect(joined.numRows).toBeGreaterThan(0);
+    expect(joined.numRows).toBeLessThanOrEqual(trades.numRows);
+    const bids = [...joined.getChild('bid')!].filter((b) => b !== null);
+    expect(bids.length).toBeGreaterThan(joined.numRows / 2);
+
+    const vwapRows = screen.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.stream === 'vwap_10s');
+    expect(vwapRows.length).toBeGreaterThan(0);
+    expect(Object.keys(vwapRows[0])).toEqual(expect.arrayContaining(['vwap_10s', 'price_mean_10s']));
+  });
+});
+
 describe('shipped example configs (C-5)', () => {
+  it('every file in examples/ lints clean with the connectors and operators registered', () => {
+    const registry = withOperators(new Registry());
+    registerConnectors(registry);
+    const results = lintFiles([resolve(import.meta.dirname, '../examples')], registry, {});
+    expect(results.length).toBeGreaterThanOrEqual(2);
+    expect(formatIssues(results)).toBe(`${results.length} files checked, no problems`);
+  });
+
   it("the README's config example lints clean", async () => {
     const readme = await readFile(resolve(import.meta.dirname, '../README.md'), 'utf8');
     const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
