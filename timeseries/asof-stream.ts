@@ -33,7 +33,7 @@
  * completes; a zero-row batch carries them when there are no rows to emit. Output completes when
  * the left side has completed and every left row has been emitted.
  */
-import type { Data, RecordBatch, Schema } from 'apache-arrow';
+import type { Data, RecordBatch, Schema, Vector } from 'apache-arrow';
 import { Observable as Obs, type Observable, type OperatorFunction } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
@@ -46,8 +46,8 @@ import {
   resolveAsofOptions,
   resolveSpan,
 } from './asof.ts';
-import { batchFrom, gatherColumn, KeyEncoder, onValues } from './asof-columns.ts';
-import { AsofHistory, droppable, historyMatch, matchIsFinal } from './kernels/asof-state.ts';
+import { batchFrom, gatherColumn, KeyEncoder, matchValidity, onValues } from './asof-columns.ts';
+import { AsofHistory, droppable, matchRows } from './kernels/asof-state.ts';
 
 /** Counters of the streaming join, for metrics and tests. */
 export interface AsofStreamStats {
@@ -119,6 +119,9 @@ class AsofStreamState {
   private readonly maxRows: number;
   private readonly immediate: boolean;
   private readonly stats: AsofStreamStats;
+  /** Match buffers, reused: the output batches keep no reference to them. */
+  private scratchSlot = new Int32Array(0);
+  private scratchRow = new Int32Array(0);
 
   constructor(
     private readonly r: ResolvedAsof,
@@ -218,11 +221,15 @@ class AsofStreamState {
     this.resolveSpans(data.schema, this.r.leftOn);
     const on = data.numRows > 0 ? onValues(data, this.r.leftOn, 'left') : new Float64Array(0);
     const keys = data.numRows > 0 ? this.keys?.encode(data, this.r.byLeft, 'left') : undefined;
+    let max = this.maxLeft;
+    let late = 0;
     for (let i = 0; i < on.length; i++) {
       const t = on[i];
-      if (t < this.maxLeft - this.lateness) this.stats.lateLeftRows++;
-      if (t > this.maxLeft) this.maxLeft = t;
+      if (t < max - this.lateness) late++;
+      if (t > max) max = t;
     }
+    this.maxLeft = max;
+    this.stats.lateLeftRows += late;
     this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0 });
     this.pendingRows += on.length;
     this.step();
@@ -246,17 +253,17 @@ class AsofStreamState {
   private step(): void {
     if (this.finished) return;
     const plan = this.outputPlan();
-    const out = plan ? this.collect(plan) : undefined;
+    const outs = plan ? this.collect(plan) : [];
     this.prune();
     const draining = this.leftDone && this.pendingRows === 0;
     if (draining) for (let i = 0; i < this.slots.length; i++) if (this.slots[i]) this.freeSlot(i);
     if (plan) {
-      if (out || this.deadAcks.length > 0) {
-        const acks = out ? out.acks : [];
-        acks.push(...this.deadAcks);
+      if (this.deadAcks.length > 0) {
+        if (outs.length === 0) outs.push({ data: this.emptyBatch(plan), acks: [] });
+        outs[outs.length - 1].acks.push(...this.deadAcks);
         this.deadAcks = [];
-        this.send(out ? out.data : this.collectEmpty(plan), acks);
       }
+      for (const o of outs) this.send(o.data, o.acks);
     } else if (draining) {
       // No left row ever needed output: nothing was derived from these rows, release them.
       for (const p of this.pending.splice(0)) p.acks.ack();
@@ -274,78 +281,69 @@ class AsofStreamState {
     this.emit({ stream: this.streamName ?? 'asof_join', data, acks: AckSet.merge(acks) });
   }
 
-  /** The final left rows at the head of the queue, joined; undefined when nothing is ready. */
-  private collect(plan: AsofPlan): { data: RecordBatch; rows: number; acks: AckSet[] } | undefined {
+  /**
+   * The final left rows at the head of the queue, joined: one output batch per left batch
+   * segment (left columns are zero-copy slices), a batch's acks with its last row.
+   */
+  private collect(plan: AsofPlan): { data: RecordBatch; acks: AckSet[] }[] {
     const r = this.r;
     const w = this.watermark;
-    const cap = this.pendingRows;
-    const leftSlot = new Int32Array(cap);
-    const leftRow = new Int32Array(cap);
-    const rightSlot = new Int32Array(cap);
-    const rightRow = new Int32Array(cap);
-    let m = 0;
-    let bi = 0;
-    let blocked = false;
-    for (; bi < this.pending.length && !blocked; bi++) {
-      const p = this.pending[bi];
-      for (; p.next < p.on.length; p.next++) {
-        const l = p.on[p.next];
-        const k = p.keys ? p.keys[p.next] : 0;
-        const h = k >= 0 ? this.histories[k] : undefined;
-        const pos = h ? historyMatch(h, l, r.strategy, r.allowExactMatches, this.tolerance) : -1;
-        if (!this.immediate && !matchIsFinal(h, pos, l, r.strategy, r.allowExactMatches, this.tolerance, w)) {
-          blocked = true;
-          break;
-        }
-        leftSlot[m] = bi;
-        leftRow[m] = p.next;
-        if (pos >= 0) {
-          rightSlot[m] = h!.slot[pos];
-          rightRow[m] = h!.row[pos];
-        } else rightRow[m] = -1;
-        m++;
+    const outs: { data: RecordBatch; acks: AckSet[] }[] = [];
+    while (this.pending.length > 0) {
+      const p = this.pending[0];
+      const from = p.next;
+      const n = p.on.length;
+      if (this.scratchSlot.length < n - from) {
+        this.scratchSlot = new Int32Array(n - from);
+        this.scratchRow = new Int32Array(n - from);
       }
+      const rightSlot = this.scratchSlot;
+      const rightRow = this.scratchRow;
+      const i = matchRows(
+        this.histories,
+        p.on,
+        p.keys,
+        from,
+        n,
+        r.strategy,
+        r.allowExactMatches,
+        this.tolerance,
+        w,
+        this.immediate,
+        rightSlot,
+        rightRow,
+      );
+      const m = i - from;
+      if (m > 0) {
+        const left = from === 0 && i === n ? p.batch : p.batch.slice(from, i);
+        outs.push({
+          data: this.build(plan, left, rightSlot.subarray(0, m), rightRow.subarray(0, m)),
+          acks: [],
+        });
+        p.next = i;
+        this.pendingRows -= m;
+      }
+      if (i < n) break;
+      this.pending.shift();
+      if (outs.length === 0) outs.push({ data: this.emptyBatch(plan), acks: [] });
+      outs[outs.length - 1].acks.push(p.acks);
     }
-    const done = blocked ? bi - 1 : bi;
-    if (m === 0 && done === 0) return undefined;
-    const used = this.pending.slice(0, bi);
-    const data = this.build(
-      plan,
-      used,
-      leftSlot.subarray(0, m),
-      leftRow.subarray(0, m),
-      rightSlot,
-      rightRow,
-      m,
+    return outs;
+  }
+
+  private emptyBatch(plan: AsofPlan): RecordBatch {
+    const columns = plan.schema.fields.map((f) =>
+      gatherColumn({ type: f.type, chunks: [] }, undefined, new Int32Array(0)),
     );
-    const acks = this.pending.splice(0, done).map((p) => p.acks);
-    this.pendingRows -= m;
-    return { data, rows: m, acks };
+    return batchFrom(plan.schema, columns, 0);
   }
 
-  private collectEmpty(plan: AsofPlan): RecordBatch {
-    const none = new Int32Array(0);
-    return this.build(plan, [], none, none, none, none, 0);
-  }
-
-  private build(
-    plan: AsofPlan,
-    left: PendingLeft[],
-    leftSlot: Int32Array,
-    leftRow: Int32Array,
-    rightSlot: Int32Array,
-    rightRow: Int32Array,
-    m: number,
-  ): RecordBatch {
-    const columns = [];
-    const leftFields = this.leftSchema!.fields;
-    for (let c = 0; c < leftFields.length; c++) {
-      const chunks: Data[] = left.map((p) => p.batch.getChildAt(c)!.data[0]);
-      columns.push(gatherColumn({ type: leftFields[c].type, chunks }, leftSlot, leftRow));
-    }
+  /** Left columns as they are, right columns gathered from the retained right batches. */
+  private build(plan: AsofPlan, left: RecordBatch, rightSlot: Int32Array, rightRow: Int32Array): RecordBatch {
+    const columns: Vector[] = [];
+    for (let c = 0; c < left.numCols; c++) columns.push(left.getChildAt(c)!);
     if (plan.rightColumns.length) {
-      const rs = rightSlot.subarray(0, m);
-      const rr = rightRow.subarray(0, m);
+      const matched = matchValidity(rightRow);
       const live = this.slots.find((s) => s !== undefined);
       for (const name of plan.rightColumns) {
         const idx = this.rightSchema!.fields.findIndex((f) => f.name === name);
@@ -354,10 +352,10 @@ class AsofStreamState {
         const chunks: Data[] = placeholder
           ? this.slots.map((s) => (s ? s.batch.getChildAt(idx)!.data[0] : placeholder))
           : [];
-        columns.push(gatherColumn({ type, chunks }, rs, rr));
+        columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched));
       }
     }
-    return batchFrom(plan.schema, columns, m);
+    return batchFrom(plan.schema, columns, left.numRows);
   }
 
   /** Drop right rows that no pending or future left row can match. */

@@ -16,8 +16,8 @@ export class AsofHistory {
   row: Int32Array;
   start = 0;
   end = 0;
-  /** Cursor hint for the merge with non-decreasing left values. */
-  private hint = 0;
+  /** Cursor hint for the merge with non-decreasing left values (any position is valid). */
+  hint = 0;
 
   constructor(capacity = 16) {
     this.ts = new Float64Array(capacity);
@@ -173,4 +173,67 @@ export function droppable(
   } else if (allowEq) while (s + 1 < end && ts[s + 1] <= n) s++;
   else while (s + 1 < end && ts[s + 1] < n) s++;
   return s - h.start;
+}
+
+/**
+ * Match left rows `from..n-1` in order against the histories (indexed by key code), writing the
+ * matched (slot, row) at `i - from` (row -1: no match), and stop at the first row whose match is
+ * not final under watermark `w` (unless `immediate`). Returns the index it stopped at.
+ */
+export function matchRows(
+  histories: readonly (AsofHistory | undefined)[],
+  on: Float64Array,
+  keys: Int32Array | undefined,
+  from: number,
+  n: number,
+  strategy: AsofStrategy,
+  allowEq: boolean,
+  tol: number,
+  w: number,
+  immediate: boolean,
+  outSlot: Int32Array,
+  outRow: Int32Array,
+): number {
+  let i = from;
+  if (strategy === 'backward') {
+    for (; i < n; i++) {
+      const l = on[i];
+      if (!immediate && !(allowEq ? w > l : w >= l) && !Number.isNaN(l)) break;
+      const k = keys ? keys[i] : 0;
+      const h = k >= 0 ? histories[k] : undefined;
+      let row = -1;
+      if (h !== undefined && h.end > h.start && !Number.isNaN(l)) {
+        const ts = h.ts;
+        const start = h.start;
+        const end = h.end;
+        let c = h.hint < start ? start : h.hint > end ? end : h.hint;
+        if (allowEq) {
+          while (c > start && ts[c - 1] > l) c--;
+          while (c < end && ts[c] <= l) c++;
+        } else {
+          while (c > start && ts[c - 1] >= l) c--;
+          while (c < end && ts[c] < l) c++;
+        }
+        h.hint = c;
+        if (c > start && l - ts[c - 1] <= tol) {
+          outSlot[i - from] = h.slot[c - 1];
+          row = h.row[c - 1];
+        }
+      }
+      outRow[i - from] = row;
+    }
+    return i;
+  }
+  for (; i < n; i++) {
+    const l = on[i];
+    const k = keys ? keys[i] : 0;
+    const h = k >= 0 ? histories[k] : undefined;
+    const pos = h ? historyMatch(h, l, strategy, allowEq, tol) : -1;
+    if (!immediate && !matchIsFinal(h, pos, l, strategy, allowEq, tol, w)) break;
+    if (pos >= 0) {
+      outSlot[i - from] = h!.slot[pos];
+      outRow[i - from] = h!.row[pos];
+    } else outRow[i - from] = -1;
+  }
+  return i;
 }
