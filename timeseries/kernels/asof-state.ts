@@ -206,7 +206,7 @@ export function matchRows(
         const ts = h.ts;
         const start = h.start;
         const end = h.end;
-        let c = h.hint < start ? start : h.hint > end ? end : h.hint;
+        let c = Math.min(Math.max(h.hint, start), end);
         if (allowEq) {
           while (c > start && ts[c - 1] > l) c--;
           while (c < end && ts[c] <= l) c++;
