@@ -225,6 +225,22 @@ export interface PushOptions {
 }
 
 const NONE = Number.NaN;
+/** Layout of a current-window record (stride REC = 16 float64s). */
+const REC = 16;
+const END = 0;
+const HIGH = 1;
+const LOW = 2;
+const CLOSE = 3;
+const COUNT = 4;
+const VOL = 5;
+const PV = 6;
+const LAST = 7;
+const START = 8;
+const OPEN = 9;
+const FIRST = 10;
+const WIN = 11;
+const TAG = 12;
+const PROV_N = 13;
 const ABSORBED = 0;
 const LATE_CORRECTED = 1;
 const LATE_DROPPED = 2;
@@ -255,22 +271,11 @@ export class ResampleEngine {
   private wm = Number.NEGATIVE_INFINITY;
 
   private keyCap = 0;
-  /** Fast path (simple mode): the key's current window. cK is NaN when there is none. */
-  private cK = new Float64Array(0);
-  private cS = new Float64Array(0);
-  private cE = new Float64Array(0);
-  private cO = new Float64Array(0);
-  private cH = new Float64Array(0);
-  private cL = new Float64Array(0);
-  private cC = new Float64Array(0);
-  private cV = new Float64Array(0);
-  private cPV = new Float64Array(0);
-  private cN = new Float64Array(0);
-  private cF = new Float64Array(0);
-  private cLast = new Float64Array(0);
-  private cTag = new Float64Array(0);
-  /** Trade count of the current window at the last provisional emission (dirty when it differs). */
-  private cProvN = new Float64Array(0);
+  /**
+   * Fast path: each key's current window as one record of {@link REC} float64s (hot fields in the
+   * first cache line), at `key << 4`. WIN/START/END are NaN when the key has no current window.
+   */
+  private cur = new Float64Array(0);
   /** Last time seen per key (batch mode sortedness check). */
   private lastT = new Float64Array(0);
   /** Open windows off the fast path, per key, sorted by k. */
@@ -322,21 +327,16 @@ export class ResampleEngine {
       b.set(a);
       return b;
     };
-    this.cK = f(this.cK, true);
-    this.cS = f(this.cS, true);
-    this.cE = f(this.cE, true);
-    this.cO = f(this.cO, false);
-    this.cH = f(this.cH, false);
-    this.cL = f(this.cL, false);
-    this.cC = f(this.cC, false);
-    this.cV = f(this.cV, false);
-    this.cPV = f(this.cPV, false);
-    this.cN = f(this.cN, false);
-    this.cF = f(this.cF, false);
-    this.cLast = f(this.cLast, false);
-    this.cLast.fill(Number.NEGATIVE_INFINITY, this.keyCap);
-    this.cTag = f(this.cTag, false);
-    this.cProvN = f(this.cProvN, false);
+    const cur = new Float64Array(cap * REC);
+    cur.set(this.cur);
+    for (let k = this.keyCap; k < cap; k++) {
+      const b = k * REC;
+      cur[b + END] = NONE;
+      cur[b + START] = NONE;
+      cur[b + WIN] = NONE;
+      cur[b + LAST] = Number.NEGATIVE_INFINITY;
+    }
+    this.cur = cur;
     const lt = new Float64Array(cap).fill(Number.NEGATIVE_INFINITY);
     lt.set(this.lastT);
     this.lastT = lt;
@@ -420,38 +420,27 @@ export class ResampleEngine {
     to: number,
     tag: number,
   ): void {
-    const { cE, cH, cL, cC, cV, cPV, cN, cLast } = this;
-    const loIncl = this.loIncl;
-    for (let i = from; i < to; i++) {
+    const cur = this.cur;
+    let i = from;
+    while (i < to) {
+      i = keys
+        ? fastRunBatch(cur, ts, keys, price, size, i, to, this.loIncl)
+        : fastRunBatchOneKey(cur, ts, price, size, i, to, this.loIncl);
+      if (i >= to) break;
       const t = ts[i];
       const p = price[i];
       const key = keys ? keys[i] : 0;
-      const ce = cE[key];
-      if ((loIncl ? t < ce : t <= ce) && !Number.isNaN(p)) {
-        const last = cLast[key];
+      if (Number.isNaN(t) || Number.isNaN(p)) this.invalidRows++;
+      else {
+        const last = cur[(key << 4) + LAST];
         if (t < last) throw new UnsortedInputError(i, key, t, last);
-        if (p > cH[key]) cH[key] = p;
-        else if (p < cL[key]) cL[key] = p;
-        cC[key] = p;
-        cLast[key] = t;
-        cN[key]++;
-        const s = size[i];
-        if (!Number.isNaN(s)) {
-          cV[key] += s;
-          cPV[key] += p * s;
-        }
-        continue;
+        this.slowRow(key, t, p, size[i], tag);
       }
-      if (Number.isNaN(t) || Number.isNaN(p)) {
-        this.invalidRows++;
-        continue;
-      }
-      if (t < cLast[key]) throw new UnsortedInputError(i, key, t, cLast[key]);
-      this.slowRow(key, t, p, size[i], tag);
+      i++;
     }
   }
 
-  /** One window per row (period = every, closed left or right): typed-array fast path. */
+  /** One window per row (period = every, closed left or right), stream mode: rows may be out of order. */
   private pushSimple(
     ts: Float64Array,
     keys: Int32Array | undefined,
@@ -461,43 +450,17 @@ export class ResampleEngine {
     to: number,
     tag: number,
   ): void {
-    const { cS, cE, cO, cH, cL, cC, cV, cPV, cN, cF, cLast } = this;
-    const batch = this.batch;
-    const loIncl = this.loIncl;
-    let invalid = 0;
-    for (let i = from; i < to; i++) {
+    const cur = this.cur;
+    let i = from;
+    while (i < to) {
+      i = fastRunStream(cur, ts, keys, price, size, i, to, this.loIncl);
+      if (i >= to) break;
       const t = ts[i];
       const p = price[i];
-      if (Number.isNaN(t) || Number.isNaN(p)) {
-        invalid++;
-        continue;
-      }
-      const key = keys ? keys[i] : 0;
-      const s = size[i];
-      const cs = cS[key];
-      const ce = cE[key];
-      if (loIncl ? t >= cs && t < ce : t > cs && t <= ce) {
-        if (p > cH[key]) cH[key] = p;
-        else if (p < cL[key]) cL[key] = p;
-        if (t >= cLast[key]) {
-          cC[key] = p;
-          cLast[key] = t;
-        } else if (batch) throw new UnsortedInputError(i, key, t, cLast[key]);
-        else if (t < cF[key]) {
-          cO[key] = p;
-          cF[key] = t;
-        }
-        cN[key]++;
-        if (!Number.isNaN(s)) {
-          cV[key] += s;
-          cPV[key] += p * s;
-        }
-        continue;
-      }
-      if (batch && t < cLast[key]) throw new UnsortedInputError(i, key, t, cLast[key]);
-      this.slowRow(key, t, p, s, tag);
+      if (Number.isNaN(t) || Number.isNaN(p)) this.invalidRows++;
+      else this.slowRow(keys ? keys[i] : 0, t, p, size[i], tag);
+      i++;
     }
-    this.invalidRows += invalid;
   }
 
   /** Fast-path miss: the row opens a new window, or lands in an older one (stream). */
@@ -506,7 +469,7 @@ export class ResampleEngine {
     this.candidates(grid, t);
     if (this.cand.length === 0) return;
     const k = this.cand[0];
-    const cur = this.cK[key];
+    const cur = this.cur[(key << 4) + WIN];
     if ((Number.isNaN(cur) || k > cur) && (this.batch || !this.isFinal(grid.end(k)))) {
       if (!Number.isNaN(cur)) {
         if (this.batch) this.emitCurrent(key);
@@ -530,43 +493,43 @@ export class ResampleEngine {
     s: number,
     tag: number,
   ): void {
-    this.cK[key] = k;
-    this.cS[key] = start;
-    this.cE[key] = end;
-    this.cO[key] = p;
-    this.cH[key] = p;
-    this.cL[key] = p;
-    this.cC[key] = p;
-    this.cV[key] = !Number.isNaN(s) ? s : 0;
-    this.cPV[key] = !Number.isNaN(s) ? p * s : 0;
-    this.cN[key] = 1;
-    this.cF[key] = t;
-    this.cLast[key] = t;
-    this.cTag[key] = tag;
-    this.cProvN[key] = 0;
+    this.cur[(key << 4) + WIN] = k;
+    this.cur[(key << 4) + START] = start;
+    this.cur[(key << 4) + END] = end;
+    this.cur[(key << 4) + OPEN] = p;
+    this.cur[(key << 4) + HIGH] = p;
+    this.cur[(key << 4) + LOW] = p;
+    this.cur[(key << 4) + CLOSE] = p;
+    this.cur[(key << 4) + VOL] = !Number.isNaN(s) ? s : 0;
+    this.cur[(key << 4) + PV] = !Number.isNaN(s) ? p * s : 0;
+    this.cur[(key << 4) + COUNT] = 1;
+    this.cur[(key << 4) + FIRST] = t;
+    this.cur[(key << 4) + LAST] = t;
+    this.cur[(key << 4) + TAG] = tag;
+    this.cur[(key << 4) + PROV_N] = 0;
   }
 
   private currentAsAgg(key: number): Agg {
     const a = new Agg(
-      this.cK[key],
-      this.cS[key],
-      this.cE[key],
-      this.cTag[key],
-      this.cF[key],
-      this.cO[key],
+      this.cur[(key << 4) + WIN],
+      this.cur[(key << 4) + START],
+      this.cur[(key << 4) + END],
+      this.cur[(key << 4) + TAG],
+      this.cur[(key << 4) + FIRST],
+      this.cur[(key << 4) + OPEN],
       0,
     );
-    a.high = this.cH[key];
-    a.low = this.cL[key];
-    a.close = this.cC[key];
-    a.vol = this.cV[key];
-    a.pv = this.cPV[key];
-    a.n = this.cN[key];
-    a.last = this.cLast[key];
-    a.dirty = this.cN[key] !== this.cProvN[key] ? 1 : 0;
-    this.cK[key] = NONE;
-    this.cS[key] = NONE;
-    this.cE[key] = NONE;
+    a.high = this.cur[(key << 4) + HIGH];
+    a.low = this.cur[(key << 4) + LOW];
+    a.close = this.cur[(key << 4) + CLOSE];
+    a.vol = this.cur[(key << 4) + VOL];
+    a.pv = this.cur[(key << 4) + PV];
+    a.n = this.cur[(key << 4) + COUNT];
+    a.last = this.cur[(key << 4) + LAST];
+    a.dirty = this.cur[(key << 4) + COUNT] !== this.cur[(key << 4) + PROV_N] ? 1 : 0;
+    this.cur[(key << 4) + WIN] = NONE;
+    this.cur[(key << 4) + START] = NONE;
+    this.cur[(key << 4) + END] = NONE;
     return a;
   }
 
@@ -798,26 +761,26 @@ export class ResampleEngine {
   private emitCurrent(key: number): void {
     this.emitFinal(
       key,
-      this.cK[key],
-      this.cS[key],
-      this.cE[key],
-      this.cO[key],
-      this.cH[key],
-      this.cL[key],
-      this.cC[key],
-      this.cV[key],
-      this.cPV[key],
-      this.cN[key],
-      this.cF[key],
-      this.cLast[key],
+      this.cur[(key << 4) + WIN],
+      this.cur[(key << 4) + START],
+      this.cur[(key << 4) + END],
+      this.cur[(key << 4) + OPEN],
+      this.cur[(key << 4) + HIGH],
+      this.cur[(key << 4) + LOW],
+      this.cur[(key << 4) + CLOSE],
+      this.cur[(key << 4) + VOL],
+      this.cur[(key << 4) + PV],
+      this.cur[(key << 4) + COUNT],
+      this.cur[(key << 4) + FIRST],
+      this.cur[(key << 4) + LAST],
     );
     if (this.correct) {
       const a = this.currentAsAgg(key);
       this.closedBars[key].set(a.k, a);
     }
-    this.cK[key] = NONE;
-    this.cS[key] = NONE;
-    this.cE[key] = NONE;
+    this.cur[(key << 4) + WIN] = NONE;
+    this.cur[(key << 4) + START] = NONE;
+    this.cur[(key << 4) + END] = NONE;
   }
 
   private emitAgg(key: number, a: Agg): void {
@@ -854,7 +817,7 @@ export class ResampleEngine {
         for (let j = 0; j < n; j++) this.emitAgg(key, list[j]);
         list.splice(0, n);
       }
-      const ce = this.cE[key];
+      const ce = this.cur[(key << 4) + END];
       if (!Number.isNaN(ce) && this.isFinal(ce)) this.emitCurrent(key);
       if (this.correct && this.closedBars[key].size > 0) {
         const limit = this.wm - this.horizon;
@@ -867,7 +830,7 @@ export class ResampleEngine {
   flush(): void {
     for (let key = 0; key < this.keyCap; key++) {
       const list = this.openList[key];
-      const ce = this.cE[key];
+      const ce = this.cur[(key << 4) + END];
       for (const a of list) this.emitAgg(key, a);
       list.length = 0;
       if (!Number.isNaN(ce)) this.emitCurrent(key);
@@ -882,27 +845,27 @@ export class ResampleEngine {
           this.pushBar(key, a, 0, 0);
           a.dirty = 0;
         }
-      const ck = this.cK[key];
-      if (!Number.isNaN(ck) && this.cN[key] !== this.cProvN[key]) {
-        const vol = this.cV[key];
+      const ck = this.cur[(key << 4) + WIN];
+      if (!Number.isNaN(ck) && this.cur[(key << 4) + COUNT] !== this.cur[(key << 4) + PROV_N]) {
+        const vol = this.cur[(key << 4) + VOL];
         this.out.push(
           key,
           ck,
-          this.cS[key],
-          this.cE[key],
-          this.cO[key],
-          this.cH[key],
-          this.cL[key],
-          this.cC[key],
+          this.cur[(key << 4) + START],
+          this.cur[(key << 4) + END],
+          this.cur[(key << 4) + OPEN],
+          this.cur[(key << 4) + HIGH],
+          this.cur[(key << 4) + LOW],
+          this.cur[(key << 4) + CLOSE],
           vol,
-          vol > 0 ? this.cPV[key] / vol : Number.NaN,
-          this.cN[key],
-          this.cF[key],
-          this.cLast[key],
+          vol > 0 ? this.cur[(key << 4) + PV] / vol : Number.NaN,
+          this.cur[(key << 4) + COUNT],
+          this.cur[(key << 4) + FIRST],
+          this.cur[(key << 4) + LAST],
           0,
           0,
         );
-        this.cProvN[key] = this.cN[key];
+        this.cur[(key << 4) + PROV_N] = this.cur[(key << 4) + COUNT];
       }
     }
   }
@@ -911,7 +874,8 @@ export class ResampleEngine {
   minOpenTag(): number {
     let m = Number.POSITIVE_INFINITY;
     for (let key = 0; key < this.keyCap; key++) {
-      if (!Number.isNaN(this.cK[key]) && this.cTag[key] < m) m = this.cTag[key];
+      if (!Number.isNaN(this.cur[(key << 4) + WIN]) && this.cur[(key << 4) + TAG] < m)
+        m = this.cur[(key << 4) + TAG];
       const list = this.openList[key];
       for (let j = 0; j < list.length; j++) if (list[j].tag < m) m = list[j].tag;
     }
@@ -922,6 +886,109 @@ export class ResampleEngine {
   hasOpen(): boolean {
     return this.minOpenTag() !== Number.POSITIVE_INFINITY;
   }
+}
+
+/*
+ * Hot loops, kept small and free of calls and throws so they compile tight. Each absorbs rows into
+ * the key's current window while it can and returns the index of the first row it cannot handle
+ * (new window, null time/price, out of order), or `to`.
+ */
+
+/** Batch mode: rows of a key are sorted, so only the window end and the last time are compared. */
+function fastRunBatch(
+  cur: Float64Array,
+  ts: Float64Array,
+  keys: Int32Array,
+  price: Float64Array,
+  size: Float64Array,
+  from: number,
+  to: number,
+  loIncl: boolean,
+): number {
+  for (let i = from; i < to; i++) {
+    const t = ts[i];
+    const p = price[i];
+    const b = keys[i] << 4;
+    const ce = cur[b + END];
+    if (!((loIncl ? t < ce : t <= ce) && t >= cur[b + LAST]) || Number.isNaN(p)) return i;
+    if (p > cur[b + HIGH]) cur[b + HIGH] = p;
+    else if (p < cur[b + LOW]) cur[b + LOW] = p;
+    cur[b + CLOSE] = p;
+    cur[b + LAST] = t;
+    cur[b + COUNT]++;
+    const s = size[i];
+    if (!Number.isNaN(s)) {
+      cur[b + VOL] += s;
+      cur[b + PV] += p * s;
+    }
+  }
+  return to;
+}
+
+/** {@link fastRunBatch} without a key column. */
+function fastRunBatchOneKey(
+  cur: Float64Array,
+  ts: Float64Array,
+  price: Float64Array,
+  size: Float64Array,
+  from: number,
+  to: number,
+  loIncl: boolean,
+): number {
+  for (let i = from; i < to; i++) {
+    const t = ts[i];
+    const p = price[i];
+    const ce = cur[END];
+    if (!((loIncl ? t < ce : t <= ce) && t >= cur[LAST]) || Number.isNaN(p)) return i;
+    if (p > cur[HIGH]) cur[HIGH] = p;
+    else if (p < cur[LOW]) cur[LOW] = p;
+    cur[CLOSE] = p;
+    cur[LAST] = t;
+    cur[COUNT]++;
+    const s = size[i];
+    if (!Number.isNaN(s)) {
+      cur[VOL] += s;
+      cur[PV] += p * s;
+    }
+  }
+  return to;
+}
+
+/** Stream mode: rows may come out of time order within the current window. */
+function fastRunStream(
+  cur: Float64Array,
+  ts: Float64Array,
+  keys: Int32Array | undefined,
+  price: Float64Array,
+  size: Float64Array,
+  from: number,
+  to: number,
+  loIncl: boolean,
+): number {
+  for (let i = from; i < to; i++) {
+    const t = ts[i];
+    const p = price[i];
+    const b = keys ? keys[i] << 4 : 0;
+    const cs = cur[b + START];
+    const ce = cur[b + END];
+    if (!(loIncl ? t >= cs && t < ce : t > cs && t <= ce) || Number.isNaN(p)) return i;
+    if (p > cur[b + HIGH]) cur[b + HIGH] = p;
+    else if (p < cur[b + LOW]) cur[b + LOW] = p;
+    if (t >= cur[b + LAST]) {
+      cur[b + CLOSE] = p;
+      cur[b + LAST] = t;
+    } else if (t < cur[b + FIRST]) {
+      cur[b + OPEN] = p;
+      cur[b + FIRST] = t;
+    }
+    cur[b + COUNT]++;
+    const s = size[i];
+    if (!Number.isNaN(s)) {
+      cur[b + VOL] += s;
+      cur[b + PV] += p * s;
+    }
+  }
+  return to;
 }
 
 /** Result of {@link resampleKernel}: bars sorted by key, then window. */

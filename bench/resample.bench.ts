@@ -1,0 +1,195 @@
+/**
+ * resample: 1-minute OHLCV bars by symbol over 10M trades (8 symbols, one 6.5 h session, seeded,
+ * time-ordered, timestamps in µs).
+ *
+ * Ours is the batch operator `resampleOhlcv` on the Arrow table, output building included (the
+ * bars come back as an Arrow table). The peer is nodejs-polars `groupByDynamic({indexColumn: 'ts',
+ * every: '1m', by: 'symbol'})` with first/max/min/last/sum/len aggregations on the same data
+ * (loaded once from Arrow IPC, untimed), called two ways: on the time-ordered frame as a user
+ * would (Polars needs the index sorted within each group, which time-ordered data already is) and
+ * on a frame pre-sorted by (symbol, ts) with the sort untimed; `peer_value` is the faster.
+ *
+ * A second metric runs the streaming operator over 10k-row batches and reports its throughput
+ * relative to the batch operator's (aim >= 0.8). Peak RSS is measured in child processes (VmHWM)
+ * that generate the same data and run one side each, so neither side's heap inflates the other's.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Table, tableToIPC } from 'apache-arrow';
+import pl from 'nodejs-polars';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { AckSet } from '../pipeline/acks.ts';
+import type { Batch } from '../pipeline/types.ts';
+import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from '../timeseries/arrow.ts';
+import { resampleOhlcv } from '../timeseries/resample.ts';
+import { resampleOhlcvStream } from '../timeseries/resample-stream.ts';
+import { type Benchmark, type MetricSpec, timeMs } from './harness.ts';
+
+const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META', 'TSLA', 'AVGO'];
+const T0 = 1_767_225_600_000_000;
+const N = 10_000_000;
+const SPAN_US = 6.5 * 3600e6;
+const OPTS = { every: '1m', by: 'symbol' } as const;
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** `n` trades over about `spanUs`, time-ordered, random symbols, prices and sizes. */
+function makeTrades(n: number, spanUs: number, seed: number): Table {
+  const rnd = lcg(seed);
+  const ts = new Float64Array(n);
+  const sym = new Int32Array(n);
+  const price = new Float64Array(n);
+  const size = new Float64Array(n);
+  const step = spanUs / n;
+  let t = T0;
+  for (let i = 0; i < n; i++) {
+    t += Math.floor(rnd() * 2 * step);
+    ts[i] = t;
+    sym[i] = Math.floor(rnd() * SYMBOLS.length);
+    price[i] = 100 + Math.floor(rnd() * 10000) / 100;
+    size[i] = 1 + Math.floor(rnd() * 100);
+  }
+  return tableFromVectors({
+    ts: timestampVector(ts),
+    symbol: dictionaryVector(sym, SYMBOLS),
+    price: float64Vector(price),
+    size: float64Vector(size),
+  });
+}
+
+function toPolars(t: Table): pl.DataFrame {
+  return pl.readIPC(Buffer.from(tableToIPC(t, 'file'))).withColumns(pl.col('symbol').cast(pl.Utf8));
+}
+
+function polarsBars(df: pl.DataFrame): pl.DataFrame {
+  return df
+    .groupByDynamic({ indexColumn: 'ts', every: '1m', by: 'symbol' } as any)
+    .agg(
+      pl.col('price').first().alias('open'),
+      pl.col('price').max().alias('high'),
+      pl.col('price').min().alias('low'),
+      pl.col('price').last().alias('close'),
+      pl.col('size').sum().alias('volume'),
+      pl.len().alias('trades'),
+    );
+}
+
+function batchesOf(t: Table, size: number): Batch[] {
+  const out: Batch[] = [];
+  for (const rb of t.batches)
+    for (let o = 0; o < rb.numRows; o += size)
+      out.push({ stream: 'trades', data: rb.slice(o, Math.min(rb.numRows, o + size)), acks: AckSet.empty() });
+  return out;
+}
+
+/** Peak resident set (VmHWM) of this process, in MiB. */
+function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : Math.round(process.memoryUsage().rss / 2 ** 20);
+}
+
+/** Child-process mode: run one side once and print its peak RSS. */
+async function rssChild(side: string): Promise<void> {
+  const trades = makeTrades(N, SPAN_US, 7);
+  const before = peakRssMiB();
+  if (side === 'ours') resampleOhlcv(trades, OPTS);
+  else if (side === 'ours-stream')
+    await lastValueFrom(from(batchesOf(trades, 10_000)).pipe(resampleOhlcvStream(OPTS), toArray()));
+  else polarsBars(toPolars(trades));
+  process.stdout.write(JSON.stringify({ data_mib: before, peak_mib: peakRssMiB() }));
+}
+
+function measureRss(side: string): unknown {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), `--rss-child=${side}`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return { error: (r.stderr || r.stdout).slice(0, 200) };
+  }
+}
+
+const childArg = process.argv.find((a) => a.startsWith('--rss-child='));
+if (childArg) await rssChild(childArg.slice('--rss-child='.length));
+
+const bench: Benchmark = {
+  id: 'resample',
+  title: 'resample_ohlcv 1m by symbol (8), 10M time-ordered trades',
+  aim: 'ratio <= 0.25 vs the faster nodejs-polars call; streaming >= 0.8 of batch throughput',
+  run() {
+    const trades = makeTrades(N, SPAN_US, 7);
+    const df = toPolars(trades);
+    const sorted = df.sort(['symbol', 'ts']);
+    const last = { timeOrdered: 0, presorted: 0, bars: 0, polarsBars: 0, batchRowsPerS: 0 };
+    const specs: MetricSpec[] = [
+      {
+        name: 'resample_ohlcv 1m by symbol, 10M rows (Arrow in, Arrow out)',
+        unit: 'ms',
+        better: 'lower',
+        ours: async () => {
+          let out: Table | undefined;
+          const ms = await timeMs(() => {
+            out = resampleOhlcv(trades, OPTS);
+          });
+          last.bars = out!.numRows;
+          last.batchRowsPerS = N / (ms / 1000);
+          return ms;
+        },
+        peer: {
+          name: `nodejs-polars ${pl.version ?? '0.25.2'} groupByDynamic (faster of time-ordered / pre-sorted)`,
+          run: async () => {
+            let out: pl.DataFrame | undefined;
+            last.timeOrdered = await timeMs(() => {
+              out = polarsBars(df);
+            });
+            last.presorted = await timeMs(() => polarsBars(sorted));
+            last.polarsBars = out!.height;
+            return Math.min(last.timeOrdered, last.presorted);
+          },
+        },
+        notes: () => ({
+          bars: last.bars,
+          polars_bars: last.polarsBars,
+          polars_time_ordered_ms: Math.round(last.timeOrdered),
+          polars_presorted_ms: Math.round(last.presorted),
+          rss_ours: measureRss('ours'),
+          rss_polars: measureRss('polars'),
+        }),
+      },
+      {
+        name: 'resample_ohlcv streaming, 10k-row batches, throughput relative to batch operator',
+        unit: 'x batch rows/s',
+        better: 'higher',
+        ours: async () => {
+          const batches = batchesOf(trades, 10_000);
+          let bars = 0;
+          const ms = await timeMs(async () => {
+            const out = await lastValueFrom(from(batches).pipe(resampleOhlcvStream(OPTS), toArray()));
+            for (const b of out) bars += b.data.numRows;
+          });
+          if (bars !== last.bars) throw new Error(`streaming emitted ${bars} bars, batch ${last.bars}`);
+          return N / (ms / 1000) / last.batchRowsPerS;
+        },
+        notes: () => ({
+          batch_rows_per_s: Math.round(last.batchRowsPerS),
+          rss_ours_stream: measureRss('ours-stream'),
+        }),
+      },
+    ];
+    return specs;
+  },
+};
+
+export default bench;
