@@ -233,16 +233,21 @@ function checkSchema(schema: Schema, r: Resolved): void {
     );
 }
 
-/** Arrow data for a slice of an output column: NaN becomes null. */
+/** Arrow data for a slice of an output column: NaN becomes null (one pass, a byte at a time). */
 function outputData(values: Float64Array, integer: boolean): Data {
   const n = values.length;
   let nullCount = 0;
-  for (let i = 0; i < n; i++) if (Number.isNaN(values[i])) nullCount++;
-  let nullBitmap: Uint8Array | undefined;
-  if (nullCount > 0) {
-    nullBitmap = new Uint8Array((n + 7) >> 3);
-    for (let i = 0; i < n; i++) if (!Number.isNaN(values[i])) nullBitmap[i >> 3] |= 1 << (i & 7);
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  for (let b = 0, base = 0; base < n; b++, base += 8) {
+    const end = Math.min(base + 8, n);
+    let byte = 0;
+    for (let i = base; i < end; i++) {
+      if (Number.isNaN(values[i])) nullCount++;
+      else byte |= 1 << (i - base);
+    }
+    bitmap[b] = byte;
   }
+  const nullBitmap = nullCount > 0 ? bitmap : undefined;
   if (integer) {
     const data = float64ToInt64(values);
     return makeData({ type: new Int64(), length: n, data, nullBitmap, nullCount });

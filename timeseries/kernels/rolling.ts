@@ -72,6 +72,8 @@ interface ColTrack {
   acc: number;
   sum: boolean;
   variance: boolean;
+  /** Sum and mean read from the pivot-shifted sums (when the variance is tracked anyway). */
+  pivotSum: boolean;
   minDq: number;
   maxDq: number;
 }
@@ -155,6 +157,11 @@ function plan(opts: RollingKernelOptions): { plan: Plan; aggTrack: number[] } {
   }
   let acc = 0;
   for (const t of cols) {
+    if (t.sum && t.variance) {
+      // n·pivot + Σ(x − pivot) is the sum: one compensated sum fewer per add and evict.
+      t.sum = false;
+      t.pivotSum = true;
+    }
     t.acc = acc;
     acc += COL_STRIDE;
   }
@@ -321,8 +328,12 @@ function genOutput(p: Plan, g: KernelAgg, a: number, track: number): string {
     case 'count':
       return `${dst} = ${cnt} >= ${g.minPeriods} ? ${cnt} : NaN;`;
     case 'sum':
+      if (t.pivotSum)
+        return `${dst} = ${cnt} >= ${atLeast(1)} ? a[${o + K}] * ${cnt} + (a[${o + S1}] + a[${o + S1 + 1}]) : NaN;`;
       return `${dst} = ${cnt} >= ${atLeast(1)} ? a[${o + SUM}] + a[${o + SUM + 1}] : NaN;`;
     case 'mean':
+      if (t.pivotSum)
+        return `${dst} = ${cnt} >= ${atLeast(1)} ? a[${o + K}] + (a[${o + S1}] + a[${o + S1 + 1}]) / ${cnt} : NaN;`;
       return `${dst} = ${cnt} >= ${atLeast(1)} ? (a[${o + SUM}] + a[${o + SUM + 1}]) / ${cnt} : NaN;`;
     case 'min':
     case 'max': {
