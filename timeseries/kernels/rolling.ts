@@ -144,8 +144,16 @@ function plan(opts: RollingKernelOptions): { plan: Plan; aggTrack: number[] } {
       if (c < 0) {
         const sl = slot(g.input);
         c =
-          cols.push({ input: g.input, slot: sl, acc: 0, sum: false, variance: false, minDq: -1, maxDq: -1 }) -
-          1;
+          cols.push({
+            input: g.input,
+            slot: sl,
+            acc: 0,
+            sum: false,
+            variance: false,
+            pivotSum: false,
+            minDq: -1,
+            maxDq: -1,
+          }) - 1;
       }
       const t = cols[c];
       if (g.agg === 'sum' || g.agg === 'mean') t.sum = true;
