@@ -88,6 +88,8 @@ export interface SimulatorStats {
   malformedSent: number;
   /** Close codes of ended client connections (1006 = no close frame), with counts. */
   closeCodes: Record<number, number>;
+  /** Ticks by which the feed fell behind its rate because the machine could not keep up. */
+  lagTicks: number;
   /** Largest unsent backlog any client ever had, bytes (bounded by the slow-client policy). */
   peakClientBufferedBytes: number;
 }
@@ -134,7 +136,9 @@ export class ExchangeSimulator {
   private nextClientId = 1;
   private connections = 0;
   private startedAt = 0;
+  /** Extra ticks from burst faults: all of them move the schedule ahead; `burstPending` are unsent. */
   private burstTicks = 0;
+  private burstPending = 0;
   private publishTimer?: NodeJS.Timeout;
   private pingTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -149,6 +153,7 @@ export class ExchangeSimulator {
     gapTicks: 0,
     malformedSent: 0,
     peakClientBufferedBytes: 0,
+    lagTicks: 0,
   };
   private readonly faultCounts: Record<FaultKind, number> = {
     disconnect: 0,
@@ -271,6 +276,7 @@ export class ExchangeSimulator {
       case 'burst':
         // Picked up by the next publish cycle (at most publishIntervalMs later).
         this.burstTicks += fault.count ?? Math.ceil(this.options.rate);
+        this.burstPending += fault.count ?? Math.ceil(this.options.rate);
         break;
       case 'oversize': {
         const frame = encodeTextFrame(`"${'x'.repeat(Math.max(0, fault.bytes - 2))}"`);
@@ -465,11 +471,19 @@ export class ExchangeSimulator {
   private publish(): void {
     if (this.stopped) return;
     const elapsed = performance.now() - this.startedAt;
-    // At most half a second of ticks per cycle (plus any burst), so a blocked event loop does not
-    // cause a spike.
     const due = Math.floor((elapsed * this.options.rate) / 1000) + this.burstTicks;
-    const count = Math.min(due - this.market.index, Math.ceil(this.options.rate / 2) + this.burstTicks);
+    // At most 50 ms of ticks per cycle (plus any burst). A machine that cannot keep up with the
+    // rate gets a slower feed, not bursts: past half a second of backlog the debt is written off
+    // (simulated time, which counts ticks, falls behind the wall clock).
+    const cap = Math.ceil(this.options.rate / 20) + this.burstPending;
+    const backlog = due - this.market.index;
+    if (backlog > cap + this.options.rate / 2) {
+      this.startedAt += ((backlog - cap) * 1000) / this.options.rate;
+      this.counters.lagTicks += backlog - cap;
+    }
+    const count = Math.min(backlog, cap);
     if (count <= 0) return;
+    this.burstPending = Math.max(0, this.burstPending - count);
     const texts: string[] = [];
     const keys: number[] = [];
     for (let i = 0; i < count; i++) {
