@@ -256,6 +256,25 @@ describe('websocket source against the simulator', () => {
     expect(events.find((e) => e.kind === 'gap')).toMatchObject({ scope: 'BTC-USD' });
   });
 
+  it('on_gap: reconnect drops the connection after a gap and resubscribes (resync)', async () => {
+    const sim = await simulator({ rate: 3000, symbols: ['BTC-USD'] });
+    const { source, events, envelopes } = await run({
+      url: sim.url,
+      open_messages: SUBSCRIBE_ALL,
+      sequence: { field: 'seq', scope: ['type', 'symbol'], on_gap: 'reconnect' },
+    });
+    await until(() => dataCount(envelopes) > 20);
+    sim.inject({ kind: 'gap', count: 2, channel: 'trades' });
+    await until(() => events.filter((e) => e.kind === 'connected').length === 2);
+    const kinds = events.map((e) => e.kind);
+    expect(kinds.indexOf('gap')).toBeLessThan(kinds.indexOf('disconnected'));
+    expect((events.find((e) => e.kind === 'disconnected') as { reason: string }).reason).toContain(
+      'sequence gap',
+    );
+    await until(() => sim.stats().clients[0]?.subscriptions.length === 2);
+    expect(source.stats().gaps).toBe(1);
+  });
+
   it('pause(): the source stops reading; the simulator buffers up to its bound and drops the slow client', async () => {
     const sim = await simulator({ rate: 40_000, symbols: 8, maxClientBufferBytes: 256 * 1024 });
     const { source, envelopes, events } = await run({

@@ -9,7 +9,9 @@
  *   within `interval + timeout` of going quiet.
  * - Reconnects wait a capped exponential backoff with full jitter (`pipeline/retry.ts`); the
  *   backoff resets once a connection delivers its first message.
- * - `sequence`: gap detection per scope (see `sequence.ts`); gaps become `{kind: 'gap'}` events.
+ * - `sequence`: gap detection per scope (see `sequence.ts`); gaps become `{kind: 'gap'}` events,
+ *   and with `on_gap: reconnect` the source also drops the connection and reconnects, which
+ *   resubscribes: the resync a venue asks for after a gap (a snapshot, where it sends one).
  *   A new connection starts a new sequence space by default (`across_reconnects: reset`): venues
  *   usually restart numbering per session, and messages missed while disconnected are not a gap
  *   in the new session. With `continue`, numbering is checked across reconnects and the outage
@@ -82,6 +84,10 @@ export const websocketConfig = z.strictObject({
         .enum(['reset', 'continue'])
         .default('reset')
         .describe('reset: each connection starts a new sequence; continue: check across reconnects'),
+      on_gap: z
+        .enum(['report', 'reconnect'])
+        .default('report')
+        .describe('report: count and report gaps; reconnect: also reconnect, which resubscribes (a resync)'),
     })
     .optional()
     .describe('Sequence-gap detection; gaps are counted and reported'),
@@ -170,6 +176,8 @@ export class WebsocketSource implements Source {
   private prefix = '';
   /** Why this source ended the current connection itself (added to the disconnect reason). */
   private killedBy = '';
+  /** A gap asked for a resync: the connection ends after the current message. */
+  private resync = false;
 
   constructor(config: WebsocketConfig, ctx: WebsocketContext, random?: Random) {
     this.config = config;
@@ -180,9 +188,10 @@ export class WebsocketSource implements Source {
     this.acks = new DeliveryCounter((count, reason) => this.eventFn({ kind: 'dropped', count, reason }));
     const seq = config.sequence;
     this.sequence = seq
-      ? new SequenceTracker(seq.field, seq.scope === 'global' ? 'global' : [seq.scope].flat(), (gap) =>
-          this.eventFn({ kind: 'gap', ...gap }),
-        )
+      ? new SequenceTracker(seq.field, seq.scope === 'global' ? 'global' : [seq.scope].flat(), (gap) => {
+          this.eventFn({ kind: 'gap', ...gap });
+          if (seq.on_gap === 'reconnect') this.resync = true;
+        })
       : undefined;
     this.resetSequence = seq?.across_reconnects !== 'continue';
     this.openTexts = config.open_messages.map((m) => JSON.stringify(m));
@@ -326,6 +335,18 @@ export class WebsocketSource implements Source {
       payload = text;
     }
     this.emitFn({ payload, receivedAt: now, ack: this.acks, position: this.prefix + k });
+    if (this.resync) this.restartForResync();
+  }
+
+  private restartForResync(): void {
+    this.resync = false;
+    const ws = this.ws;
+    if (!ws) return;
+    // Nothing more from this connection: a fresh one resubscribes and restarts the sequences.
+    ws.pause();
+    this.ws = undefined;
+    this.killedBy = 'sequence gap: reconnecting to resync';
+    ws.terminate();
   }
 
   private scheduleReconnect(): void {
