@@ -3,6 +3,7 @@ import { websocketSource } from './source.ts';
 
 export { type GapReport, type SequenceStats, SequenceTracker } from './sequence.ts';
 export {
+  displayUrl,
   type WebsocketConfig,
   type WebsocketContext,
   WebsocketSource,

@@ -147,6 +147,16 @@ class DeliveryCounter implements AckHandle {
 
 function noop(): void {}
 
+/** `wss://user:pw@host/path?key=k` → `wss://host/path`: what may be shown in logs and dead letters. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
 export class WebsocketSource implements Source {
   readonly flowControl = 'pausable' as const;
   private readonly config: WebsocketConfig;
@@ -174,6 +184,8 @@ export class WebsocketSource implements Source {
   private readonly timers = new Subscription();
   private readonly counters = { messages: 0, heartbeatTimeouts: 0, staleEvents: 0, reconnects: 0 };
   private prefix = '';
+  /** The URL without credentials or query (which often holds an API key), for positions. */
+  private readonly displayUrl: string;
   /** Why this source ended the current connection itself (added to the disconnect reason). */
   private killedBy = '';
   /** A gap asked for a resync: the connection ends after the current message. */
@@ -181,6 +193,7 @@ export class WebsocketSource implements Source {
 
   constructor(config: WebsocketConfig, ctx: WebsocketContext, random?: Random) {
     this.config = config;
+    this.displayUrl = displayUrl(config.url);
     this.clock = ctx.clock;
     this.logger = ctx.logger;
     this.name = ctx.name;
@@ -287,7 +300,7 @@ export class WebsocketSource implements Source {
       opened = true;
       this.ws = ws;
       this.msg = 0;
-      this.prefix = `ws ${this.config.url} conn=${n} msg=`;
+      this.prefix = `ws ${this.displayUrl} conn=${n} msg=`;
       if (this.resetSequence) this.sequence?.reset();
       this.lastSeen = this.clock.now();
       for (const text of this.openTexts) ws.send(text);
