@@ -75,7 +75,7 @@ class Program {
   }
 
   for(schema: Schema): CompiledExpression[] {
-    if (schema !== this.schema) {
+    if (schema !== this.schema && !(this.schema && sameFields(schema, this.schema))) {
       this.compiled = this.exprs.map((text, i) => {
         const c = compileExpression(text, schema, { state: this.state, site: String(i) });
         this.check?.(c, i);
@@ -85,6 +85,12 @@ class Program {
     }
     return this.compiled;
   }
+}
+
+/** Same column names and types (a decoder may hand out a new but equal Schema per batch). */
+function sameFields(a: Schema, b: Schema): boolean {
+  if (a.fields.length !== b.fields.length) return false;
+  return a.fields.every((f, i) => f.name === b.fields[i].name && String(f.type) === String(b.fields[i].type));
 }
 
 function batchOf(schema: Schema, children: Data[], length: number): RecordBatch {
