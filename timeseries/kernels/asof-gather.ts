@@ -87,6 +87,9 @@ function bitAt(b: Bits, j: number): boolean {
   return (b.bits[p >> 3] & (1 << (p & 7))) !== 0;
 }
 
+const POPCOUNT = new Uint8Array(256);
+for (let b = 1; b < 256; b++) POPCOUNT[b] = (b & 1) + POPCOUNT[b >> 1];
+
 /**
  * Validity of the gathered output: valid where a row was taken and the source slot is valid.
  * Returns the bitmap (undefined when nothing is null) and the null count.
@@ -101,7 +104,22 @@ export function gatherValidity(
   let nulls = 0;
   const anySrcNulls = srcs.some((s) => s.bits !== undefined);
   if (!anySrcNulls) {
-    for (let i = 0; i < n; i++) {
+    const full = n >> 3;
+    for (let b = 0; b < full; b++) {
+      const i = b << 3;
+      const byte =
+        (row[i] >= 0 ? 1 : 0) |
+        (row[i + 1] >= 0 ? 2 : 0) |
+        (row[i + 2] >= 0 ? 4 : 0) |
+        (row[i + 3] >= 0 ? 8 : 0) |
+        (row[i + 4] >= 0 ? 16 : 0) |
+        (row[i + 5] >= 0 ? 32 : 0) |
+        (row[i + 6] >= 0 ? 64 : 0) |
+        (row[i + 7] >= 0 ? 128 : 0);
+      bitmap[b] = byte;
+      if (byte !== 255) nulls += 8 - POPCOUNT[byte];
+    }
+    for (let i = full << 3; i < n; i++) {
       if (row[i] >= 0) bitmap[i >> 3] |= 1 << (i & 7);
       else nulls++;
     }
