@@ -215,22 +215,20 @@ async function run(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  let receiver: { close(): Promise<void> } | undefined;
   try {
-    let receiver: { close(): Promise<void> } | undefined;
-    try {
-      return await new Promise((resolve, reject) => {
-        receiver = client(
-          `ws://127.0.0.1:${port}/`,
-          messages,
-          (rows) => resolve({ ...elapsed(), rows }),
-          reject,
-        );
-      });
-    } finally {
-      await receiver?.close();
-    }
+    return await new Promise((resolve, reject) => {
+      receiver = client(
+        `ws://127.0.0.1:${port}/`,
+        messages,
+        (rows) => resolve({ ...elapsed(), rows }),
+        reject,
+      );
+    });
   } finally {
+    // This server does not answer close frames: end its sockets first so the client closes at once.
     for (const s of sockets) s.destroy();
+    await receiver?.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
