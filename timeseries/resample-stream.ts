@@ -25,6 +25,8 @@
  * batches$.pipe(resampleOhlcvStream({ every: '1m', by: 'symbol', allowedLatenessMs: 2000 }, clock))
  * ```
  */
+
+import { DataType, TimeUnit } from 'apache-arrow';
 import {
   asyncScheduler,
   Observable,
@@ -35,7 +37,8 @@ import {
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch, Clock } from '../pipeline/types.ts';
 import { type Columnar, float64Column, recordBatchFromVectors, timestampsUs } from './arrow.ts';
-import { orderBars, ResampleEngine } from './kernels/resample.ts';
+import { int64ToFloat64 } from './kernels/int64.ts';
+import { orderBars, type PushOptions, ResampleEngine } from './kernels/resample.ts';
 import {
   type BarLayout,
   barColumns,
@@ -71,18 +74,52 @@ export interface ResampleStreamStats {
 
 const defaultClock: Clock = { now: () => Date.now(), scheduler: asyncScheduler };
 
-/** Time column as µs with NaN where null (null times are counted as invalid rows). */
-function timesWithNulls(t: Columnar, name: string): Float64Array {
-  const ts = timestampsUs(t, name);
-  const v = t.getChild(name)!;
-  if (v.nullCount === 0) return ts;
-  const out = new Float64Array(ts);
-  let o = 0;
-  for (const d of v.data) {
-    for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
-    o += d.length;
+/**
+ * Reads a batch's time column as µs. A µs timestamp column without nulls is converted into a
+ * reused buffer (the engine keeps no reference to it); otherwise a new array, NaN where null.
+ */
+class TimeReader {
+  private scratch = new Float64Array(0);
+
+  read(t: Columnar, name: string): Float64Array {
+    const v = t.getChild(name)!;
+    const type = v.type as { unit?: TimeUnit };
+    if (v.nullCount === 0 && DataType.isTimestamp(v.type) && type.unit === TimeUnit.MICROSECOND) {
+      if (this.scratch.length < v.length)
+        this.scratch = new Float64Array(Math.max(v.length, 2 * this.scratch.length));
+      let o = 0;
+      for (const d of v.data) {
+        int64ToFloat64(
+          (d.values as BigInt64Array).subarray(0, d.length),
+          this.scratch.subarray(o, o + d.length),
+        );
+        o += d.length;
+      }
+      return this.scratch.subarray(0, v.length);
+    }
+    const ts = timestampsUs(t, name);
+    if (v.nullCount === 0) return ts;
+    const out = new Float64Array(ts);
+    let o = 0;
+    for (const d of v.data) {
+      for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
+      o += d.length;
+    }
+    return out;
   }
-  return out;
+}
+
+/** Smallest and largest time of rows with a price (±Infinity when there are none). */
+function timeRange(ts: Float64Array, price: Float64Array): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i];
+    if (Number.isNaN(price[i])) continue;
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  return [lo, hi];
 }
 
 /** The streaming OHLCV resampler (see the module comment for semantics). */
@@ -101,6 +138,8 @@ export function resampleOhlcvStream(
       });
       const by = byColumns(opts.by);
       const keys = new KeyEncoder(by);
+      const times = new TimeReader();
+      const pushOpts: PushOptions = {};
       const stats = opts.stats;
       let tsName = opts.indexColumn;
       let layout: BarLayout | undefined;
@@ -197,23 +236,20 @@ export function resampleOhlcvStream(
                   includeRevision: opts.late === 'correct',
                 };
               const codes = keys.encode(rb);
-              const ts = timesWithNulls(rb, tsName);
+              const ts = times.read(rb, tsName);
               const price = float64Column(rb, opts.price ?? 'price');
               const size = float64Column(rb, opts.size ?? 'size');
-              let lo = Number.POSITIVE_INFINITY;
-              let hi = Number.NEGATIVE_INFINITY;
-              for (let i = 0; i < ts.length; i++) {
-                const t = ts[i];
-                if (Number.isNaN(price[i])) continue;
-                if (t < lo) lo = t;
-                if (t > hi) hi = t;
+              pushOpts.tag = mySeq;
+              pushOpts.keyCount = keys.size;
+              pushOpts.firstUs = undefined;
+              if (mySeq === 0 || engine.maxTime() === undefined) {
+                const [lo, hi] = timeRange(ts, price);
+                pushOpts.firstUs = Number.isFinite(lo) ? lo : undefined;
+                if (hi > maxEvent) maxEvent = hi;
               }
-              engine.push(ts, codes, price, size, {
-                tag: mySeq,
-                firstUs: Number.isFinite(lo) ? lo : undefined,
-                keyCount: keys.size,
-              });
-              if (hi > maxEvent) maxEvent = hi;
+              engine.push(ts, codes, price, size, pushOpts);
+              const absorbed = engine.maxTime();
+              if (absorbed !== undefined && absorbed > maxEvent) maxEvent = absorbed;
               if (Number.isFinite(maxEvent)) engine.advance(maxEvent - lateness);
             }
             emit(false);

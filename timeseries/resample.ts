@@ -8,7 +8,7 @@
  * // symbol, ts, open, high, low, close, volume, vwap, trades
  * ```
  */
-import { DataType, type Table, TimeUnit, type Vector } from 'apache-arrow';
+import { DataType, Dictionary, type Table, TimeUnit, type Vector } from 'apache-arrow';
 import {
   boolVector,
   type Columnar,
@@ -110,9 +110,12 @@ export class KeyEncoder {
   private readonly composite = new Map<string, number>();
   private count = 0;
 
+  private readonly mapCache: WeakMap<object, Int32Array>[];
+
   constructor(readonly columns: readonly string[]) {
     this.dicts = columns.map(() => []);
     this.index = columns.map(() => new Map());
+    this.mapCache = columns.map(() => new WeakMap());
   }
 
   get size(): number {
@@ -122,20 +125,7 @@ export class KeyEncoder {
   /** Key codes of a table or batch (undefined when there are no key columns). */
   encode(t: Columnar): Int32Array | undefined {
     if (this.columns.length === 0) return undefined;
-    const local = this.columns.map((c, j) => {
-      const { codes, dictionary } = keyCodes(t, c);
-      const map = new Int32Array(dictionary.length);
-      for (let d = 0; d < dictionary.length; d++) {
-        let g = this.index[j].get(dictionary[d]);
-        if (g === undefined) {
-          g = this.dicts[j].length;
-          this.dicts[j].push(dictionary[d]);
-          this.index[j].set(dictionary[d], g);
-        }
-        map[d] = g;
-      }
-      return { codes, map };
-    });
+    const local = this.columns.map((c, j) => this.localCodes(t, c, j));
     const n = t.numRows;
     if (local.length === 1) {
       const { codes, map } = local[0];
@@ -161,6 +151,52 @@ export class KeyEncoder {
       out[i] = c;
     }
     return out;
+  }
+
+  /**
+   * A key column's codes in this batch and the map from its dictionary to the stream-level one.
+   * The map is cached per Arrow dictionary object, so batches sharing a dictionary (slices, or
+   * the decoder's growing dictionary between growths) cost no string work.
+   */
+  private localCodes(t: Columnar, name: string, j: number): { codes: Int32Array; map: Int32Array } {
+    const v = t.getChild(name);
+    const dict = v && v.type instanceof Dictionary ? v.data[v.data.length - 1].dictionary : undefined;
+    if (v && dict) {
+      let map = this.mapCache[j].get(dict);
+      if (!map) {
+        const names: string[] = [];
+        for (let d = 0; d < dict.length; d++) names.push(dict.get(d) as string);
+        map = this.mapNames(names, j);
+        this.mapCache[j].set(dict, map);
+      }
+      let codes: Int32Array;
+      if (v.data.length === 1) codes = (v.data[0].values as Int32Array).subarray(0, v.length);
+      else {
+        codes = new Int32Array(v.length);
+        let o = 0;
+        for (const d of v.data) {
+          codes.set((d.values as Int32Array).subarray(0, d.length), o);
+          o += d.length;
+        }
+      }
+      return { codes, map };
+    }
+    const { codes, dictionary } = keyCodes(t, name);
+    return { codes, map: this.mapNames(dictionary, j) };
+  }
+
+  private mapNames(dictionary: readonly string[], j: number): Int32Array {
+    const map = new Int32Array(dictionary.length);
+    for (let d = 0; d < dictionary.length; d++) {
+      let g = this.index[j].get(dictionary[d]);
+      if (g === undefined) {
+        g = this.dicts[j].length;
+        this.dicts[j].push(dictionary[d]);
+        this.index[j].set(dictionary[d], g);
+      }
+      map[d] = g;
+    }
+    return map;
   }
 
   /** The per-column code of composite key `code`. */

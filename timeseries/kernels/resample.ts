@@ -440,7 +440,10 @@ export class ResampleEngine {
     }
   }
 
-  /** One window per row (period = every, closed left or right), stream mode: rows may be out of order. */
+  /**
+   * One window per row (period = every, closed left or right), stream mode. The fast path takes
+   * in-order rows of the current window; out-of-order rows go through {@link slowRow}.
+   */
   private pushSimple(
     ts: Float64Array,
     keys: Int32Array | undefined,
@@ -453,7 +456,9 @@ export class ResampleEngine {
     const cur = this.cur;
     let i = from;
     while (i < to) {
-      i = fastRunStream(cur, ts, keys, price, size, i, to, this.loIncl);
+      i = keys
+        ? fastRunBatch(cur, ts, keys, price, size, i, to, this.loIncl)
+        : fastRunBatchOneKey(cur, ts, price, size, i, to, this.loIncl);
       if (i >= to) break;
       const t = ts[i];
       const p = price[i];
@@ -470,6 +475,10 @@ export class ResampleEngine {
     if (this.cand.length === 0) return;
     const k = this.cand[0];
     const cur = this.cur[(key << 4) + WIN];
+    if (k === cur) {
+      this.addOutOfOrder(key, t, p, s);
+      return;
+    }
     if ((Number.isNaN(cur) || k > cur) && (this.batch || !this.isFinal(grid.end(k)))) {
       if (!Number.isNaN(cur)) {
         if (this.batch) this.emitCurrent(key);
@@ -481,6 +490,23 @@ export class ResampleEngine {
     const r = this.addToWindow(key, k, grid, t, p, s, tag);
     if (r === LATE_DROPPED) this.lateDropped++;
     else if (r === LATE_CORRECTED) this.lateCorrected++;
+  }
+
+  /** A row of the current window older than its last row (stream mode, within the lateness). */
+  private addOutOfOrder(key: number, t: number, p: number, s: number): void {
+    const c = this.cur;
+    const b = key << 4;
+    if (p > c[b + HIGH]) c[b + HIGH] = p;
+    if (p < c[b + LOW]) c[b + LOW] = p;
+    if (t < c[b + FIRST]) {
+      c[b + OPEN] = p;
+      c[b + FIRST] = t;
+    }
+    c[b + COUNT]++;
+    if (!Number.isNaN(s)) {
+      c[b + VOL] += s;
+      c[b + PV] += p * s;
+    }
   }
 
   private openCurrent(
@@ -870,6 +896,20 @@ export class ResampleEngine {
     }
   }
 
+  /**
+   * The latest valid event time absorbed so far, when the engine tracks it for free (one window
+   * per row: each key's last in-order time); undefined otherwise.
+   */
+  maxTime(): number | undefined {
+    if (!this.simple) return undefined;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let key = 0; key < this.keyCap; key++) {
+      const t = this.cur[(key << 4) + LAST];
+      if (t > m) m = t;
+    }
+    return m;
+  }
+
   /** The smallest tag among open windows (Infinity when nothing is open). */
   minOpenTag(): number {
     let m = Number.POSITIVE_INFINITY;
@@ -894,7 +934,10 @@ export class ResampleEngine {
  * (new window, null time/price, out of order), or `to`.
  */
 
-/** Batch mode: rows of a key are sorted, so only the window end and the last time are compared. */
+/**
+ * In-order rows of the current window: `t >= last time` implies t is past the window start, so
+ * only the window end and the last time are compared.
+ */
 function fastRunBatch(
   cur: Float64Array,
   ts: Float64Array,
@@ -949,43 +992,6 @@ function fastRunBatchOneKey(
     if (!Number.isNaN(s)) {
       cur[VOL] += s;
       cur[PV] += p * s;
-    }
-  }
-  return to;
-}
-
-/** Stream mode: rows may come out of time order within the current window. */
-function fastRunStream(
-  cur: Float64Array,
-  ts: Float64Array,
-  keys: Int32Array | undefined,
-  price: Float64Array,
-  size: Float64Array,
-  from: number,
-  to: number,
-  loIncl: boolean,
-): number {
-  for (let i = from; i < to; i++) {
-    const t = ts[i];
-    const p = price[i];
-    const b = keys ? keys[i] << 4 : 0;
-    const cs = cur[b + START];
-    const ce = cur[b + END];
-    if (!(loIncl ? t >= cs && t < ce : t > cs && t <= ce) || Number.isNaN(p)) return i;
-    if (p > cur[b + HIGH]) cur[b + HIGH] = p;
-    else if (p < cur[b + LOW]) cur[b + LOW] = p;
-    if (t >= cur[b + LAST]) {
-      cur[b + CLOSE] = p;
-      cur[b + LAST] = t;
-    } else if (t < cur[b + FIRST]) {
-      cur[b + OPEN] = p;
-      cur[b + FIRST] = t;
-    }
-    cur[b + COUNT]++;
-    const s = size[i];
-    if (!Number.isNaN(s)) {
-      cur[b + VOL] += s;
-      cur[b + PV] += p * s;
     }
   }
   return to;
