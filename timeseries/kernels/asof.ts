@@ -190,33 +190,35 @@ function mergeBackward(
   let j = 0;
   let prevL = Number.NEGATIVE_INFINITY;
   let prevR = Number.NEGATIVE_INFINITY;
+  // The next right value, +Infinity past the end (no bounds check in the inner loop).
+  let r = nr > 0 ? right[0] : Number.POSITIVE_INFINITY;
   for (let i = 0; i < left.length; i++) {
     const l = left[i];
+    if (l < prevL) return false;
     if (Number.isNaN(l)) {
       out[i] = -1;
       continue;
     }
-    if (l < prevL) return false;
     prevL = l;
-    while (j < nr) {
-      const r = right[j];
-      if (r <= l) {
+    while (r <= l || Number.isNaN(r)) {
+      if (!Number.isNaN(r)) {
         if (r < prevR) return false;
         prevR = r;
         if (!allowEq && r === l) break;
         const k = rk ? rk[j] : 0;
         if (k >= 0) last[k] = j;
-      } else if (!Number.isNaN(r)) break;
+      }
       j++;
+      r = j < nr ? right[j] : Number.POSITIVE_INFINITY;
     }
     const k = lk ? lk[i] : 0;
     const m = k >= 0 && k < nKeys ? last[k] : -1;
     out[i] = m >= 0 && (raw || l - right[m] <= tol) ? m : -1;
   }
   for (; j < nr; j++) {
-    const r = right[j];
-    if (r < prevR) return false;
-    if (!Number.isNaN(r)) prevR = r;
+    const v = right[j];
+    if (v < prevR) return false;
+    if (!Number.isNaN(v)) prevR = v;
   }
   return true;
 }
