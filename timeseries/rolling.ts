@@ -23,7 +23,7 @@
  */
 import {
   type Data,
-  type DataType,
+  DataType,
   Field,
   Float64,
   Int64,
@@ -32,7 +32,9 @@ import {
   Schema,
   Struct,
   Table,
+  TimeUnit,
   type TypeMap,
+  type Vector,
 } from 'apache-arrow';
 import { defer, map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
@@ -310,10 +312,10 @@ class RollingRunner {
     const tsVec = t.getChild(r.ts)!;
     if (tsVec.nullCount > 0)
       throw new RollingUnsortedError(`rolling: column "${r.ts}" has ${tsVec.nullCount} null timestamp(s)`);
-    let ts: Float64Array;
+    let ts: Float64Array | BigInt64Array;
     let cols: Float64Array[];
     try {
-      ts = timestampsUs(t, r.ts);
+      ts = rawMicros(tsVec) ?? timestampsUs(t, r.ts);
       cols = r.inputs.map((c) => float64Column(t, c));
     } catch (e) {
       throw new RollingConfigError(`rolling: ${(e as Error).message}`, { cause: e });
@@ -324,7 +326,7 @@ class RollingRunner {
     if (bad >= 0) {
       const key = keys === null ? '' : ` within key ${this.keys.describe(keys[bad])}`;
       throw new RollingUnsortedError(
-        `rolling: column "${r.ts}" is not sorted${key}: row ${bad} (${iso(ts[bad])}) is earlier than the key's previous row; ` +
+        `rolling: column "${r.ts}" is not sorted${key}: row ${bad} (${iso(Number(ts[bad]))}) is earlier than the key's previous row; ` +
           `sort the input by "${r.ts}"${r.by.length ? ' within each key' : ''}`,
       );
     }
@@ -347,6 +349,17 @@ class RollingRunner {
     const layout = this.plan(b.schema);
     return appendOutputs(b, this.compute(b), 0, this.r, layout);
   }
+}
+
+/** The int64 µs of a one-chunk µs timestamp (or int64) column as they are, for the kernel. */
+function rawMicros(v: Vector): BigInt64Array | undefined {
+  if (v.data.length !== 1) return undefined;
+  const type = v.type;
+  const micros =
+    (DataType.isTimestamp(type) && type.unit === TimeUnit.MICROSECOND) ||
+    (DataType.isInt(type) && type.bitWidth === 64 && type.isSigned);
+  const values = v.data[0].values;
+  return micros && values instanceof BigInt64Array ? values.subarray(0, v.length) : undefined;
 }
 
 function iso(us: number): string {

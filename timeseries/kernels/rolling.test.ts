@@ -325,6 +325,12 @@ describe('rolling kernel: properties', () => {
         ];
         const opts: RollingKernelOptions = { window, inputs: 1, aggs };
         const whole = rollingAggregate(opts, ts, keys, [xs]);
+        const viaInt64 = aggs.map(() => new Float64Array(n));
+        expect(new RollingKernel(opts).process(BigInt64Array.from(ts, BigInt), keys, [xs], viaInt64)).toBe(
+          -1,
+        );
+        for (let a = 0; a < aggs.length; a++)
+          expect(Array.from(viaInt64[a])).toEqual(Array.from(whole.out[a]));
         const ref = reference(opts, ts, keys, [xs]);
         for (let a = 0; a < aggs.length; a++) expectClose(nulls(whole.out[a]), ref[a]);
         const bounds = [...new Set([0, ...cuts.filter((c) => c < n), n])].sort((p, q) => p - q);

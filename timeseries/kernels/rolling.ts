@@ -360,24 +360,29 @@ function genOutput(p: Plan, g: KernelAgg, a: number, track: number): string {
 }
 
 type ProcessFn = (
-  ts: Float64Array,
+  ts: Float64Array | Int32Array,
   keys: Int32Array | null,
   cols: readonly Float64Array[],
   out: readonly Float64Array[],
 ) => number;
 
-/** Generate the specialised row loop for a configuration. */
-function compile(opts: RollingKernelOptions): ProcessFn {
-  const { plan: p, aggTrack } = plan(opts);
+/**
+ * The row loop. `int64`: `ts` is the Int32 word view of int64 µs (Arrow's own buffer), read as
+ * hi · 2^32 + lo without a conversion pass; otherwise a Float64Array of µs.
+ */
+function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int64: boolean): string {
   const w = opts.window;
-  const lines: string[] = [genNewState(p), genGrow(p), genRecompute(p)];
-  lines.push('const states = [];', 'return function process(ts, keys, cols, out) {', 'const n = ts.length;');
+  const lines: string[] = [
+    `function (ts, keys, cols, out) {`,
+    int64 ? 'const n = ts.length >> 1;' : 'const n = ts.length;',
+  ];
   for (let j = 0; j < opts.inputs; j++)
     if (p.slotOf[j] >= 0 || p.ewms.some((e) => e.input === j)) lines.push(`const c${j} = cols[${j}];`);
   for (let a = 0; a < opts.aggs.length; a++) lines.push(`const o${a} = out[${a}];`);
   lines.push(
     'for (let i = 0; i < n; i++) {',
-    'const t = ts[i]; const k = keys === null ? 0 : keys[i];',
+    int64 ? 'const t = ts[2 * i + 1] * 4294967296 + (ts[2 * i] >>> 0);' : 'const t = ts[i];',
+    'const k = keys === null ? 0 : keys[i];',
     'let s = states[k]; if (s === undefined) { s = newState(); states[k] = s; }',
     'if (!(t >= s.lastTs)) return i;',
     's.lastTs = t;',
@@ -388,7 +393,6 @@ function compile(opts: RollingKernelOptions): ProcessFn {
   for (let j = 0; j < opts.inputs; j++)
     if (p.slotOf[j] >= 0) lines.push(`s.v${p.slotOf[j]}[q & m] = c${j}[i];`);
   if (w.kind === 'time') {
-    if (!(w.periodUs > 0)) throw new RangeError('rolling period must be positive');
     const leftClosed = w.closed === 'left' || w.closed === 'both';
     const rightClosed = w.closed === 'right' || w.closed === 'both';
     if (rightClosed) lines.push(genAdd(p, 'q'), 's.mid = s.tail;');
@@ -398,8 +402,6 @@ function compile(opts: RollingKernelOptions): ProcessFn {
       `while (s.head < s.mid && s.ts[s.head & m] ${leftClosed ? '<' : '<='} lo) { const r = s.head++; ${genEvict(p, 'r')} }`,
     );
   } else {
-    if (!(Number.isInteger(w.rows) && w.rows > 0))
-      throw new RangeError('rolling rows must be a positive integer');
     lines.push(
       genAdd(p, 'q'),
       's.mid = s.tail;',
@@ -416,25 +418,44 @@ function compile(opts: RollingKernelOptions): ProcessFn {
     );
   }
   for (let a = 0; a < opts.aggs.length; a++) lines.push(genOutput(p, opts.aggs[a], a, aggTrack[a]));
-  lines.push('}', 'return -1;', '};');
-  const source = lines.join('\n');
+  lines.push('}', 'return -1;', '}');
+  return lines.join('\n');
+}
+
+/** Generate the specialised row loops (float64 and int64 timestamps, sharing one state). */
+function compile(opts: RollingKernelOptions): { f64: ProcessFn; i64: ProcessFn } {
+  const { plan: p, aggTrack } = plan(opts);
+  const w = opts.window;
+  if (w.kind === 'time' && !(w.periodUs > 0)) throw new RangeError('rolling period must be positive');
+  if (w.kind === 'rows' && !(Number.isInteger(w.rows) && w.rows > 0))
+    throw new RangeError('rolling rows must be a positive integer');
+  const source = [
+    genNewState(p),
+    genGrow(p),
+    genRecompute(p),
+    'const states = [];',
+    `return { f64: ${genProcess(opts, p, aggTrack, false)},`,
+    `i64: ${genProcess(opts, p, aggTrack, true)} };`,
+  ].join('\n');
   let factory = FACTORIES.get(source);
   if (factory === undefined) {
-    factory = new Function('kadd', source) as (add: typeof kadd) => ProcessFn;
+    factory = new Function('kadd', source) as Factory;
     FACTORIES.set(source, factory);
   }
   return factory(kadd);
 }
 
+type Factory = (add: typeof kadd) => { f64: ProcessFn; i64: ProcessFn };
+
 /** Generated factories by source text, so kernels of the same shape share optimised code. */
-const FACTORIES = new Map<string, (add: typeof kadd) => ProcessFn>();
+const FACTORIES = new Map<string, Factory>();
 
 /**
  * Incremental rolling aggregation over rows sorted by time within each key. Create one per
  * stream; call {@link RollingKernel.process} for each batch in order.
  */
 export class RollingKernel {
-  private readonly run: ProcessFn;
+  private readonly run: { f64: ProcessFn; i64: ProcessFn };
   readonly aggs: number;
 
   constructor(opts: RollingKernelOptions) {
@@ -443,18 +464,22 @@ export class RollingKernel {
   }
 
   /**
-   * Aggregate `ts.length` rows. `keys` holds per-row key codes (>= 0), or null for one key.
-   * `cols[j]` is value column j; `out[a]` receives aggregate a (NaN = null).
+   * Aggregate `ts.length` rows. `ts` is µs as float64, or the int64 µs of an Arrow timestamp
+   * column as they are (read without a conversion pass; exact below 2^53). `keys` holds per-row
+   * key codes (>= 0), or null for one key. `cols[j]` is value column j; `out[a]` receives
+   * aggregate a (NaN = null).
    * Returns -1, or the index of the first row whose timestamp is earlier than the previous row
    * of its key (or NaN); rows before it have been processed.
    */
   process(
-    ts: Float64Array,
+    ts: Float64Array | BigInt64Array,
     keys: Int32Array | null,
     cols: readonly Float64Array[],
     out: readonly Float64Array[],
   ): number {
-    return this.run(ts, keys, cols, out);
+    if (ts instanceof BigInt64Array)
+      return this.run.i64(new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2), keys, cols, out);
+    return this.run.f64(ts, keys, cols, out);
   }
 }
 
