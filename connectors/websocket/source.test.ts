@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -336,6 +339,54 @@ describe('websocket source against the simulator', () => {
     await until(() => events.filter((e) => e.kind === 'connected').length === 2);
     const n = envelopes.length;
     await until(() => envelopes.length > n + 10);
+  });
+
+  it('a fragment flood past max_payload ends in a 1009 close, not in buffering it all', async () => {
+    // A raw server: handshake, then a text message split into 1 KiB fragments that never ends.
+    const server = createServer();
+    const sockets: Socket[] = [];
+    let closeFrame: Buffer | undefined;
+    server.on('upgrade', (req, socket: Socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      socket.on('data', (d: Buffer) => {
+        if ((d[0] & 0x0f) === 0x8) closeFrame = d;
+      });
+      const accept = createHash('sha1')
+        .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+        .digest('base64');
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+      const body = Buffer.alloc(1024, 0x61);
+      const fragment = (opcode: number) => Buffer.concat([Buffer.from([opcode, 126, 0x04, 0x00]), body]);
+      socket.write(fragment(0x01));
+      const flood = Buffer.concat(Array.from({ length: 256 }, () => fragment(0x00)));
+      for (let i = 0; i < 64 && !socket.destroyed; i++) socket.write(flood);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const { events, envelopes } = await run({
+        url,
+        max_payload: '64KiB',
+        heartbeat: { interval: '1s', timeout: '300ms' },
+        reconnect: { base: '5s', cap: '5s' },
+      });
+      // The server never answers the close: the closing handshake is cut off after heartbeat.timeout.
+      await until(() => events.some((e) => e.kind === 'disconnected'), 3000);
+      expect((events.find((e) => e.kind === 'disconnected') as { reason: string }).reason).toContain(
+        'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      );
+      expect(envelopes).toHaveLength(0);
+      await until(() => closeFrame !== undefined);
+      // Client frames are masked: 2 header bytes, 4 mask bytes, then the masked status code.
+      const mask = closeFrame!.subarray(2, 6);
+      expect(((closeFrame![6] ^ mask[0]) << 8) | (closeFrame![7] ^ mask[1])).toBe(1009);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('reports stale once per silent spell, authenticates and sends the app-level ping', async () => {

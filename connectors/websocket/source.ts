@@ -289,7 +289,10 @@ export class WebsocketSource implements Source {
       headers: this.config.headers,
       maxPayload: this.config.max_payload,
       handshakeTimeout: heartbeat.interval + heartbeat.timeout,
-    });
+      // A peer that never completes the closing handshake (after a 1009, say) must not hold the
+      // reconnect for ws's default 30 s.
+      closeTimeout: heartbeat.timeout,
+    } as WebSocket.ClientOptions);
     let lastError = '';
     let opened = false;
     ws.on('open', () => {
