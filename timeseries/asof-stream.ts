@@ -185,24 +185,34 @@ class AsofStreamState {
     if (data.numRows > 0) {
       const on = onValues(data, this.r.rightOn, 'right');
       const keys = this.keys?.encode(data, this.r.byRight, 'right');
+      const lateness = this.lateness;
+      const maxRows = this.maxRows;
+      let max = this.maxRight;
+      let late = 0;
+      let live = 0;
       for (let j = 0; j < on.length; j++) {
         const t = on[j];
         const k = keys ? keys[j] : 0;
         if (Number.isNaN(t) || k < 0) continue;
-        if (t < this.maxRight - this.lateness) {
-          this.stats.lateRightRows++;
+        if (t < max - lateness) {
+          late++;
           continue;
         }
-        if (t > this.maxRight) this.maxRight = t;
-        const h = this.history(k);
+        if (t > max) max = t;
+        const h = this.histories[k] ?? this.history(k);
         h.insert(t, slot, j);
-        s.live++;
-        if (h.size > this.maxRows) {
-          const n = h.size - this.maxRows;
+        live++;
+        if (h.end - h.start > maxRows) {
+          const n = h.end - h.start - maxRows;
           this.stats.evictedRightRows += n;
+          s.live = live;
           h.dropFront(n, this.release);
+          live = s.live;
         }
       }
+      s.live = live;
+      this.maxRight = max;
+      this.stats.lateRightRows += late;
     }
     s.filling = false;
     if (s.live === 0) this.freeSlot(slot);
