@@ -134,6 +134,31 @@ describe('asofJoin: keys, names and columns', () => {
   });
 });
 
+describe('asofJoin: chunked inputs with a dictionary per record batch', () => {
+  it('matches keys by value and gathers dictionary columns across batches', () => {
+    const dict = (codes: number[], values: string[]) => dictionaryVector(Int32Array.from(codes), values);
+    const l1 = tableFromVectors({ t: float64Vector(Float64Array.of(1, 2)), k: dict([0, 1], ['a', 'b']) });
+    const l2 = tableFromVectors({ t: float64Vector(Float64Array.of(3, 4)), k: dict([1, 0], ['b', 'a']) });
+    const r1 = tableFromVectors({
+      t: float64Vector(Float64Array.of(0, 1)),
+      k: dict([0, 1], ['a', 'b']),
+      s: dict([0, 1], ['x', 'y']),
+    });
+    const r2 = tableFromVectors({
+      t: float64Vector(Float64Array.of(2.5, 3.5)),
+      k: dict([0, 1], ['b', 'a']),
+      s: dict([0, 1], ['z', 'w']),
+    });
+    const out = asofJoin(l1.concat(l2), r1.concat(r2), { on: 't', by: 'k' });
+    expect(rowsOf(out)).toEqual([
+      { t: 1, k: 'a', s: 'x' },
+      { t: 2, k: 'b', s: 'y' },
+      { t: 3, k: 'a', s: 'x' },
+      { t: 4, k: 'b', s: 'z' },
+    ]);
+  });
+});
+
 describe('asofJoin: errors', () => {
   const t = (xs: number[], keys?: string[]) =>
     tableFromVectors({
