@@ -152,6 +152,11 @@ describe('rolling operator', () => {
     [{ period: '1s', aggs: [{ agg: 'mean' }] }, /mean needs a column/],
     [{ period: '1s', aggs: [{ agg: 'sum', column: 'nope' }] }, /"nope" not found/],
     [
+      { period: '1s', aggs: [{ agg: 'sum', column: 'symbol' }] },
+      /"symbol" is Dictionary.*expected a numeric column/,
+    ],
+    [{ ts: 'price', period: '1s', aggs: [{ agg: 'sum', column: 'size' }] }, /ts column "price" is Float64/],
+    [
       {
         period: '1s',
         aggs: [

@@ -233,6 +233,15 @@ function checkSchema(schema: Schema, r: Resolved): void {
     throw new RollingConfigError(
       `rolling: column(s) ${missing.map((c) => `"${c}"`).join(', ')} not found; columns are: ${[...have].join(', ')}`,
     );
+  const typeOf = (name: string) => schema.fields.find((f) => f.name === name)!.type;
+  const tsType = typeOf(r.ts);
+  if (!DataType.isTimestamp(tsType) && !DataType.isInt(tsType))
+    throw new RollingConfigError(`rolling: ts column "${r.ts}" is ${tsType}, expected a timestamp`);
+  for (const c of r.inputs) {
+    const t = typeOf(c);
+    if (!DataType.isFloat(t) && !DataType.isInt(t))
+      throw new RollingConfigError(`rolling: column "${c}" is ${t}, expected a numeric column`);
+  }
 }
 
 /** Arrow data for a slice of an output column: NaN becomes null (one pass, a byte at a time). */
