@@ -7,7 +7,6 @@ import {
   type Data,
   DataType,
   Dictionary,
-  Field,
   makeData,
   makeVector,
   RecordBatch,
@@ -341,8 +340,4 @@ export function tableFrom(schema: Schema, columns: readonly Vector[]): Table {
     cols[f.name] = columns[i];
   });
   return new Table(cols);
-}
-
-export function nullableField(name: string, type: DataType): Field {
-  return new Field(name, type, true);
 }
