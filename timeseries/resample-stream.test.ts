@@ -156,6 +156,19 @@ describe('resampleOhlcvStream: event time and acks', () => {
     expect(b.state()).toBe('acked');
   });
 
+  it('keeps one dictionary id for the key column across output batches', () => {
+    const input = new Subject<Batch>();
+    const out: Batch[] = [];
+    input.pipe(resampleOhlcvStream({ every: '1m', by: 'symbol' })).subscribe((b) => out.push(b));
+    input.next(batch([{ t: T0, sym: 'A', p: 1, s: 1 }]));
+    input.next(batch([{ t: T0 + 61 * S, sym: 'C', p: 1, s: 1 }]));
+    input.complete();
+    const ids = out.map((b) => (b.data.schema.fields[0].type as { id: number }).id);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe(ids[1]);
+    expect(out.flatMap((b) => plain(b.data).map((r) => r.symbol))).toEqual(['A', 'C']);
+  });
+
   it('orders rows within the lateness by time, drops later ones and counts them', () => {
     const input = new Subject<Batch>();
     const out: Batch[] = [];

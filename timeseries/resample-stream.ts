@@ -46,6 +46,7 @@ import {
   checkTimestampColumn,
   defaultTimestampColumn,
   KeyEncoder,
+  maskNullKeys,
   type ResampleOptions,
 } from './resample.ts';
 
@@ -237,7 +238,7 @@ export function resampleOhlcvStream(
                 };
               const codes = keys.encode(rb);
               const ts = times.read(rb, tsName);
-              const price = float64Column(rb, opts.price ?? 'price');
+              const price = maskNullKeys(rb, by, float64Column(rb, opts.price ?? 'price'));
               const size = float64Column(rb, opts.size ?? 'size');
               pushOpts.tag = mySeq;
               pushOpts.keyCount = keys.size;

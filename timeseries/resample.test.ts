@@ -1,4 +1,4 @@
-import type { Table } from 'apache-arrow';
+import { makeData, makeVector, type Table } from 'apache-arrow';
 import fc from 'fast-check';
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
@@ -125,6 +125,36 @@ describe('resampleOhlcv (batch operator)', () => {
     });
     expect(() => resampleOhlcv(nullTs, { every: '1m' })).toThrow(/column "ts" has 1 null timestamps/);
     expect(() => resampleOhlcv(bad, { every: '1m', price: 'px' })).toThrow(/column "px" not found/);
+  });
+
+  it('ignores rows with a null key', () => {
+    const t = tableFromVectors({
+      ts: timestampVector(new Float64Array([T0, T0 + S, T0 + 2 * S])),
+      symbol: dictionaryVector(new Int32Array([0, 0, 1]), ['A', 'B']),
+      price: float64Vector(new Float64Array([1, 2, 3])),
+      size: float64Vector(new Float64Array([1, 1, 1])),
+    });
+    const sym = t.getChild('symbol')!.data[0];
+    const masked = makeData({
+      type: sym.type,
+      length: 3,
+      data: sym.values,
+      nullBitmap: new Uint8Array([0b101]),
+      nullCount: 1,
+      dictionary: sym.dictionary,
+    });
+    const withNull = tableFromVectors({
+      ts: t.getChild('ts')!,
+      symbol: makeVector(masked),
+      price: t.getChild('price')!,
+      size: t.getChild('size')!,
+    });
+    expect(
+      plain(resampleOhlcv(withNull, { every: '1m', by: 'symbol' })).map((r) => [r.symbol, r.open, r.trades]),
+    ).toEqual([
+      ['A', 1, 1],
+      ['B', 3, 1],
+    ]);
   });
 
   it('returns an empty table with the bar schema for empty input', () => {

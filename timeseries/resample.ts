@@ -8,7 +8,7 @@
  * // symbol, ts, open, high, low, close, volume, vwap, trades
  * ```
  */
-import { DataType, Dictionary, type Table, TimeUnit, type Vector } from 'apache-arrow';
+import { DataType, Dictionary, Int32, type Table, TimeUnit, Utf8, type Vector } from 'apache-arrow';
 import {
   boolVector,
   type Columnar,
@@ -111,8 +111,11 @@ export class KeyEncoder {
   private count = 0;
 
   private readonly mapCache: WeakMap<object, Int32Array>[];
+  /** One Arrow dictionary id per key column, so every output batch shares it (IPC deltas). */
+  readonly dictIds: number[];
 
   constructor(readonly columns: readonly string[]) {
+    this.dictIds = columns.map(() => new Dictionary(new Utf8(), new Int32()).id);
     this.dicts = columns.map(() => []);
     this.index = columns.map(() => new Map());
     this.mapCache = columns.map(() => new WeakMap());
@@ -210,6 +213,25 @@ export class KeyEncoder {
   }
 }
 
+/**
+ * Rows with a null key are not attributed to any key: they are ignored like rows with a null
+ * price. Returns `price`, or a copy with NaN where a key is null.
+ */
+export function maskNullKeys(t: Columnar, by: readonly string[], price: Float64Array): Float64Array {
+  let out = price;
+  for (const name of by) {
+    const v = t.getChild(name);
+    if (!v || v.nullCount === 0) continue;
+    if (out === price) out = new Float64Array(price);
+    let o = 0;
+    for (const d of v.data) {
+      for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
+      o += d.length;
+    }
+  }
+  return out;
+}
+
 /** What the bar columns look like: shared by the batch and streaming operators. */
 export interface BarLayout {
   tsName: string;
@@ -246,7 +268,7 @@ export function barColumns(
   layout.by.forEach((name, j) => {
     const codes = new Int32Array(idx.length);
     for (let i = 0; i < idx.length; i++) codes[i] = keys.part(bars.key[idx[i]], j);
-    cols[name] = dictionaryVector(codes, keys.dicts[j]);
+    cols[name] = dictionaryVector(codes, keys.dicts[j], keys.dictIds[j]);
   });
   const start = gather(bars.start, idx);
   const end = gather(bars.end, idx);
@@ -352,7 +374,7 @@ export function resampleOhlcv(table: Table, opts: ResampleOptions): Table {
   const by = byColumns(opts.by);
   const keys = new KeyEncoder(by);
   const codes = keys.encode(table);
-  const price = float64Column(table, opts.price ?? 'price');
+  const price = maskNullKeys(table, by, float64Column(table, opts.price ?? 'price'));
   const size = float64Column(table, opts.size ?? 'size');
   const engine = new ResampleEngine({ ...opts, mode: 'batch' });
   try {
