@@ -147,6 +147,30 @@ class DeliveryCounter implements AckHandle {
 
 function noop(): void {}
 
+/**
+ * An envelope whose `position` text is built only when read (dead letters, logs): turning the
+ * message number into text for every message would cost more than the rest of the source's work.
+ */
+class WsEnvelope implements Envelope {
+  readonly payload: string | Uint8Array;
+  readonly receivedAt: number;
+  readonly ack: AckHandle;
+  private readonly prefix: string;
+  private readonly k: number;
+
+  constructor(payload: string | Uint8Array, receivedAt: number, ack: AckHandle, prefix: string, k: number) {
+    this.payload = payload;
+    this.receivedAt = receivedAt;
+    this.ack = ack;
+    this.prefix = prefix;
+    this.k = k;
+  }
+
+  get position(): string {
+    return this.prefix + this.k;
+  }
+}
+
 /** `wss://user:pw@host/path?key=k` → `wss://host/path`: what may be shown in logs and dead letters. */
 export function displayUrl(url: string): string {
   try {
@@ -350,7 +374,7 @@ export class WebsocketSource implements Source {
       if (this.sequence !== undefined) this.sequence.observe(text);
       payload = text;
     }
-    this.emitFn({ payload, receivedAt: now, ack: this.acks, position: this.prefix + k });
+    this.emitFn(new WsEnvelope(payload, now, this.acks, this.prefix, k));
     if (this.resync) this.restartForResync();
   }
 
