@@ -30,30 +30,40 @@ class ColumnKeys {
     return id;
   }
 
+  private lastDict: Vector | undefined;
+  private lastMap: Int32Array | undefined;
+  private lastIdentity = false;
+
+  /** Dictionary entry → stable id (cached while a batch reuses the same dictionary). */
+  private translate(dict: Vector): { map: Int32Array; identity: boolean } {
+    if (dict === this.lastDict && this.lastMap && this.lastMap.length === dict.length)
+      return { map: this.lastMap, identity: this.lastIdentity };
+    const map = new Int32Array(dict.length);
+    let identity = true;
+    for (let j = 0; j < dict.length; j++) {
+      const s = dict.get(j);
+      map[j] = this.id(s == null ? NULL_KEY : String(s));
+      if (map[j] !== j) identity = false;
+    }
+    this.lastDict = dict;
+    this.lastMap = map;
+    this.lastIdentity = identity;
+    return { map, identity };
+  }
+
   /** Stable ids of every row of `v`. */
   encode(v: Vector): Int32Array {
-    const out = new Int32Array(v.length);
-    let o = 0;
     if (v.type instanceof Dictionary) {
       if (v.data.length === 1 && v.nullCount === 0) {
         // One chunk whose dictionary maps to itself (the usual case for the stream's growing
         // dictionary): the codes are the ids, no copy.
         const d = v.data[0];
-        const dict = d.dictionary!;
-        let identity = true;
-        for (let j = 0; j < dict.length; j++) {
-          const s = dict.get(j);
-          if (this.id(s == null ? NULL_KEY : String(s)) !== j) identity = false;
-        }
-        if (identity) return (d.values as Int32Array).subarray(0, d.length);
+        if (this.translate(d.dictionary!).identity) return (d.values as Int32Array).subarray(0, d.length);
       }
+      const out = new Int32Array(v.length);
+      let o = 0;
       for (const d of v.data) {
-        const dict = d.dictionary!;
-        const map = new Int32Array(dict.length);
-        for (let j = 0; j < dict.length; j++) {
-          const s = dict.get(j);
-          map[j] = this.id(s == null ? NULL_KEY : String(s));
-        }
+        const { map } = this.translate(d.dictionary!);
         const codes = d.values as Int32Array;
         if (d.nullCount === 0) for (let i = 0; i < d.length; i++) out[o + i] = map[codes[i]];
         else
@@ -62,6 +72,7 @@ class ColumnKeys {
       }
       return out;
     }
+    const out = new Int32Array(v.length);
     const local = new Map<unknown, number>();
     for (let i = 0; i < v.length; i++) {
       const x = v.get(i);
