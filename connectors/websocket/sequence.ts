@@ -48,9 +48,11 @@ export class SequenceTracker {
   private lastGlobal = Number.NaN;
   private readonly onGap: (gap: GapReport) => void;
   readonly stats: SequenceStats = { gaps: 0, missing: 0, outOfOrder: 0, slowPath: 0 };
-  // Reused scratch for the fast path.
-  private seqs: number[] = [];
-  private scopes: string[][] = [];
+  // Reused scratch for the fast path: `count` entries of `seqs` and of each `scopes[k]` are valid
+  // (counters instead of `length = 0`, which is a slow runtime call).
+  private readonly seqs: number[] = [];
+  private readonly scopes: string[][] = [];
+  private count = 0;
 
   /** `scope`: 'global' or the names of the key fields that partition the sequence. */
   constructor(field: string, scope: 'global' | readonly string[], onGap: (gap: GapReport) => void) {
@@ -59,7 +61,7 @@ export class SequenceTracker {
     this.fieldToken = `${this.fieldName}:`;
     this.scopeKeys = scope === GLOBAL ? [] : scope;
     this.scopeTokens = this.scopeKeys.map((k) => `${JSON.stringify(k)}:`);
-    this.scopes = this.scopeKeys.map(() => []);
+    for (let k = 0; k < this.scopeKeys.length; k++) this.scopes.push([]);
     this.onGap = onGap;
   }
 
@@ -76,7 +78,7 @@ export class SequenceTracker {
       this.slow(text);
       return;
     }
-    const n = this.seqs.length;
+    const n = this.count;
     if (this.scopeKeys.length === 0) {
       for (let i = 0; i < n; i++) this.checkGlobal(this.seqs[i]);
       return;
@@ -143,7 +145,8 @@ export class SequenceTracker {
    */
   private scan(text: string): boolean {
     const seqs = this.seqs;
-    seqs.length = 0;
+    let n = 0;
+    this.count = 0;
     // One object: its first `"seq":` is the one (a repeated key in one object is not trusted by
     // JSON either); several: every occurrence, paired in order. Braces inside strings or nested
     // objects make the counts disagree below and send the message to the exact path.
@@ -165,17 +168,17 @@ export class SequenceTracker {
       if (q === s || q - s > 15) return false;
       // Not a plain integer (a fraction, exponent or sign): leave it to the exact path.
       if (quoted ? c !== 34 : c !== 44 && c !== 125 && !isSpace(c)) return false;
-      seqs.push(v);
+      seqs[n++] = v;
     }
-    if (seqs.length === 0) {
+    if (n === 0) {
       // No `"seq":` anywhere; a spaced-out `"seq" :` still needs the exact path.
       return text.indexOf(this.fieldName) < 0;
     }
     // Only flat objects that each carry one sequence are paired by position.
-    if (objects !== seqs.length) return false;
+    if (objects !== n) return false;
     for (let k = 0; k < this.scopeTokens.length; k++) {
       const values = this.scopes[k];
-      values.length = 0;
+      let m = 0;
       const tok = this.scopeTokens[k];
       for (let at = text.indexOf(tok); at >= 0; at = all ? text.indexOf(tok, at + tok.length) : -1) {
         const p = SequenceTracker.valueAt(text, at, tok.length);
@@ -185,7 +188,7 @@ export class SequenceTracker {
           if (end < 0) return false;
           const v = text.slice(p + 1, end);
           if (v.indexOf('\\') >= 0) return false;
-          values.push(v);
+          values[m++] = v;
         } else {
           let q = p;
           while (q < text.length) {
@@ -193,11 +196,12 @@ export class SequenceTracker {
             if (c === 44 || c === 125 || c === 93 || isSpace(c)) break;
             q++;
           }
-          values.push(text.slice(p, q));
+          values[m++] = text.slice(p, q);
         }
       }
-      if (values.length !== seqs.length) return false;
+      if (m !== n) return false;
     }
+    this.count = n;
     return true;
   }
 
