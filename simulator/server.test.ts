@@ -253,6 +253,27 @@ describe('ExchangeSimulator faults', () => {
   });
 });
 
+describe('ExchangeSimulator liveness and slow-client drop policy', () => {
+  it('pings clients on its own schedule', async () => {
+    const s = await sim({ rate: 100, pingIntervalMs: 30 });
+    const c = await client(s.url);
+    let pings = 0;
+    c.ws.on('ping', () => pings++);
+    await until(() => pings >= 3);
+  });
+
+  it('drop: a stalled reader keeps its connection but loses messages, counted', async () => {
+    const s = await sim({ rate: 50_000, symbols: 8, maxClientBufferBytes: 128 * 1024, slowClient: 'drop' });
+    const c = await client(s.url, ALL);
+    await until(() => c.messages.length > 100);
+    c.ws.pause();
+    await until(() => s.stats().slowClientDroppedMessages > 10_000, 8000);
+    expect(s.stats().slowClientDisconnects).toBe(0);
+    expect(s.stats().clients).toHaveLength(1);
+    expect(s.stats().peakClientBufferedBytes).toBeLessThan(128 * 1024 + 4 * 1024 * 1024);
+  });
+});
+
 describe('ExchangeSimulator REST', () => {
   async function history(s: ExchangeSimulator, ticks: number) {
     s.inject({ kind: 'burst', count: ticks });
