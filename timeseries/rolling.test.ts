@@ -328,6 +328,27 @@ describe('rolling: cross-check with nodejs-polars', () => {
     },
   );
 
+  it('ewm_mean on evenly spaced rows equals ewm_mean(alpha, adjust=false) over symbol', () => {
+    // Per key the spacing is 30 ms, so alpha = 1 - exp(-ln2 * 30ms / half_life) is constant.
+    const n = 300;
+    const r: Rows = { tsMs: [], sym: [], price: [] };
+    for (let i = 0; i < n; i++) {
+      r.tsMs.push(1_700_000_000_000 + i * 10);
+      r.sym.push(`S${i % 3}`);
+      r.price.push(100 + Math.sin(i) * 5);
+    }
+    const ours = rolling(table(r), {
+      by: 'symbol',
+      rows: 1,
+      half_life: '45ms',
+      aggs: [{ agg: 'ewm_mean', column: 'price', min_periods: 1 }],
+    });
+    const alpha = 1 - Math.exp((-Math.LN2 * 30) / 45);
+    const df = pl.DataFrame({ symbol: r.sym, price: r.price as number[] });
+    const theirs = df.select(pl.col('price').ewmMean({ alpha, adjust: false }).over('symbol').alias('e'));
+    close(col(ours, 'price_ewm_mean_45ms'), theirs.getColumn('e').toArray() as number[], 'ewm_mean');
+  });
+
   it('row windows (rolling_<agg> over symbol)', () => {
     const { sorted, df } = polarsFrame(randomRows(21, 400, 4, 0, 0.1));
     const n = 5;
