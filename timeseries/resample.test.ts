@@ -1,4 +1,4 @@
-import { makeData, makeVector, type Table } from 'apache-arrow';
+import { makeData, makeVector, Table } from 'apache-arrow';
 import fc from 'fast-check';
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ const S = 1e6;
 function trades(rows: { t: number; sym?: string; p: number; s: number }[], symbols = ['A', 'B', 'C']): Table {
   return tableFromVectors({
     ts: timestampVector(new Float64Array(rows.map((r) => r.t))),
-    symbol: dictionaryVector(new Int32Array(rows.map((r) => symbols.indexOf(r.sym ?? 'A'))), symbols),
+    symbol: dictionaryVector(new Int32Array(rows.map((r) => symbols.indexOf(r.sym ?? 'A'))), symbols, 7),
     price: float64Vector(new Float64Array(rows.map((r) => r.p))),
     size: float64Vector(new Float64Array(rows.map((r) => r.s))),
   });
@@ -125,6 +125,20 @@ describe('resampleOhlcv (batch operator)', () => {
     });
     expect(() => resampleOhlcv(nullTs, { every: '1m' })).toThrow(/column "ts" has 1 null timestamps/);
     expect(() => resampleOhlcv(bad, { every: '1m', price: 'px' })).toThrow(/column "px" not found/);
+  });
+
+  it('gives the same bars for a table of several record batches, and numbers rows across them', () => {
+    const whole = trades(rows);
+    const split = new Table([trades(rows.slice(0, 2)).batches[0], trades(rows.slice(2)).batches[0]]);
+    expect(split.batches).toHaveLength(2);
+    expect(plain(resampleOhlcv(split, { every: '1m', by: 'symbol' }))).toEqual(
+      plain(resampleOhlcv(whole, { every: '1m', by: 'symbol' })),
+    );
+    const bad = new Table([
+      trades([{ t: T0 + 5 * S, sym: 'A', p: 1, s: 1 }]).batches[0],
+      trades([{ t: T0 + 4 * S, sym: 'A', p: 1, s: 1 }]).batches[0],
+    ]);
+    expect(() => resampleOhlcv(bad, { every: '1m' })).toThrow(/row 1 is at/);
   });
 
   it('ignores rows with a null key', () => {

@@ -23,7 +23,6 @@ import {
   timestampVector,
 } from './arrow.ts';
 import type { Align } from './kernels/calendar.ts';
-import { int64ToFloat64 } from './kernels/int64.ts';
 import {
   type BarBuffer,
   type Closed,
@@ -309,11 +308,9 @@ export function barColumns(
   return cols;
 }
 
-const BLOCK = 1 << 15;
-
 /**
- * Feed the engine block by block: µs timestamps are converted from int64 into a small reused
- * buffer (cache-resident) instead of a whole-column Float64Array.
+ * Feed the engine chunk by chunk: µs timestamps are read from the int64 column's 32-bit words by
+ * the kernel, with no float64 copy of the column.
  */
 function pushInBlocks(
   engine: ResampleEngine,
@@ -330,22 +327,17 @@ function pushInBlocks(
     engine.push(timestampsUs(table, tsName), codes, price, size, { keyCount });
     return;
   }
-  const scratch = new Float64Array(BLOCK);
   let base = 0;
   for (const d of col.data) {
-    const words = (d.values as BigInt64Array).subarray(0, d.length);
-    for (let a = 0; a < d.length; a += BLOCK) {
-      const b = Math.min(d.length, a + BLOCK);
-      int64ToFloat64(words.subarray(a, b), scratch);
-      const lo = base + a;
-      const hi = base + b;
-      engine.push(scratch, codes?.subarray(lo, hi), price.subarray(lo, hi), size.subarray(lo, hi), {
-        to: b - a,
-        rowBase: lo,
-        keyCount,
-      });
-    }
-    base += d.length;
+    const v = (d.values as BigInt64Array).subarray(0, d.length);
+    const words = new Int32Array(v.buffer, v.byteOffset, 2 * d.length);
+    const lo = base;
+    const hi = base + d.length;
+    engine.pushInt64Times(words, codes?.subarray(lo, hi), price.subarray(lo, hi), size.subarray(lo, hi), {
+      rowBase: lo,
+      keyCount,
+    });
+    base = hi;
   }
 }
 

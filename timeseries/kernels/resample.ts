@@ -225,6 +225,7 @@ export interface PushOptions {
 }
 
 const NONE = Number.NaN;
+const TWO_32 = 4294967296;
 /** Layout of a current-window record (stride REC = 16 float64s). */
 const REC = 16;
 const END = 0;
@@ -435,6 +436,69 @@ export class ResampleEngine {
         const last = cur[(key << 4) + LAST];
         if (t < last) throw new UnsortedInputError(i, key, t, last);
         this.slowRow(key, t, p, size[i], tag);
+      }
+      i++;
+    }
+  }
+
+  /**
+   * Batch mode over an int64 µs time column given as its 32-bit words (`new Int32Array(col.buffer,
+   * col.byteOffset, 2 * n)`): times are read in the hot loop, with no float64 copy of the column.
+   * Falls back to block-wise conversion when the fast path does not apply.
+   */
+  pushInt64Times(
+    words: Int32Array,
+    keys: Int32Array | undefined,
+    price: Float64Array,
+    size: Float64Array,
+    o: PushOptions = {},
+  ): void {
+    const n = words.length >> 1;
+    if (!(this.simple && this.batch)) {
+      const block = new Float64Array(Math.min(n, 1 << 15));
+      for (let a = 0; a < n; a += block.length) {
+        const b = Math.min(n, a + block.length);
+        for (let i = a, j = 2 * a; i < b; i++, j += 2)
+          block[i - a] = words[j + 1] * TWO_32 + (words[j] >>> 0);
+        this.push(block, keys?.subarray(a, b), price.subarray(a, b), size.subarray(a, b), {
+          ...o,
+          to: b - a,
+          rowBase: (o.rowBase ?? 0) + a,
+        });
+      }
+      return;
+    }
+    if (!this.grid) {
+      let f = 0;
+      while (f < n && Number.isNaN(price[f])) f++;
+      if (f === n) {
+        this.invalidRows += n;
+        return;
+      }
+      this.gridFor(o.firstUs ?? words[2 * f + 1] * TWO_32 + (words[2 * f] >>> 0));
+    }
+    if (o.keyCount !== undefined) this.ensureKeys(Math.max(1, o.keyCount));
+    else {
+      let maxKey = 0;
+      if (keys) for (let i = 0; i < n; i++) if (keys[i] > maxKey) maxKey = keys[i];
+      this.ensureKeys(maxKey + 1);
+    }
+    const cur = this.cur;
+    const base = o.rowBase ?? 0;
+    let i = 0;
+    while (i < n) {
+      i = keys
+        ? fastRunBatchWords(cur, words, keys, price, size, i, n, this.loIncl)
+        : fastRunBatchWordsOneKey(cur, words, price, size, i, n, this.loIncl);
+      if (i >= n) break;
+      const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+      const p = price[i];
+      const key = keys ? keys[i] : 0;
+      if (Number.isNaN(p)) this.invalidRows++;
+      else {
+        const last = cur[(key << 4) + LAST];
+        if (t < last) throw new UnsortedInputError(base + i, key, t, last);
+        this.slowRow(key, t, p, size[i], o.tag ?? 0);
       }
       i++;
     }
@@ -963,6 +1027,66 @@ function fastRunBatch(
     if (!Number.isNaN(s)) {
       cur[b + VOL] += s;
       cur[b + PV] += p * s;
+    }
+  }
+  return to;
+}
+
+/** {@link fastRunBatch} reading int64 µs times from their 32-bit words. */
+function fastRunBatchWords(
+  cur: Float64Array,
+  words: Int32Array,
+  keys: Int32Array,
+  price: Float64Array,
+  size: Float64Array,
+  from: number,
+  to: number,
+  loIncl: boolean,
+): number {
+  for (let i = from; i < to; i++) {
+    const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+    const p = price[i];
+    const b = keys[i] << 4;
+    const ce = cur[b + END];
+    if (!((loIncl ? t < ce : t <= ce) && t >= cur[b + LAST]) || Number.isNaN(p)) return i;
+    if (p > cur[b + HIGH]) cur[b + HIGH] = p;
+    else if (p < cur[b + LOW]) cur[b + LOW] = p;
+    cur[b + CLOSE] = p;
+    cur[b + LAST] = t;
+    cur[b + COUNT]++;
+    const s = size[i];
+    if (!Number.isNaN(s)) {
+      cur[b + VOL] += s;
+      cur[b + PV] += p * s;
+    }
+  }
+  return to;
+}
+
+/** {@link fastRunBatchWords} without a key column. */
+function fastRunBatchWordsOneKey(
+  cur: Float64Array,
+  words: Int32Array,
+  price: Float64Array,
+  size: Float64Array,
+  from: number,
+  to: number,
+  loIncl: boolean,
+): number {
+  for (let i = from; i < to; i++) {
+    const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+    const p = price[i];
+    const ce = cur[END];
+    if (!((loIncl ? t < ce : t <= ce) && t >= cur[LAST]) || Number.isNaN(p)) return i;
+    if (p > cur[HIGH]) cur[HIGH] = p;
+    else if (p < cur[LOW]) cur[LOW] = p;
+    cur[CLOSE] = p;
+    cur[LAST] = t;
+    cur[COUNT]++;
+    const s = size[i];
+    if (!Number.isNaN(s)) {
+      cur[VOL] += s;
+      cur[PV] += p * s;
     }
   }
   return to;
