@@ -7,6 +7,36 @@
  * const bars = resampleOhlcv(trades, { every: '1m', by: 'symbol' });
  * // symbol, ts, open, high, low, close, volume, vwap, trades
  * ```
+ *
+ * Semantics (what we chose where Polars and QuestDB leave room):
+ *
+ * - **Windows** are Polars' `group_by_dynamic` windows with `start_by='window'`: window k covers
+ *   [start_k, start_k + period) (`closed` picks the included ends), start_k = k·every + offset on
+ *   the grid, and every window that holds at least one row is emitted, including windows that
+ *   start before the first row when `period > every` or `closed` is right. Checked against
+ *   nodejs-polars on random data.
+ * - **Time zones** (`timeZone`, default UTC): strides of days, weeks (Monday) and months follow
+ *   the zone's local calendar (23 h and 25 h days at DST changes); `offset` and `period` shift the
+ *   local wall clock there. Fixed strides (`1s`…`36h`) are uniform in UTC and anchored at the
+ *   zone's standard offset, as QuestDB does (Polars anchors at UTC; the two agree for UTC and for
+ *   whole-hour zones with strides dividing an hour). Bar times stay UTC. See kernels/calendar.ts.
+ * - **`align: 'first_observation'`**: the grid starts at the earliest time with a price (offset
+ *   ignored); days and weeks count as 24 h and 168 h; months are refused.
+ * - **Aggregates**: open/close are the price of the first/last row in time (equal times keep row
+ *   order), high/low the extremes, volume Σ size, vwap Σ(price·size)/Σ size, trades the row count,
+ *   first_ts/last_ts their event times.
+ * - **Nulls** (or NaN): a row whose price, time or key is null is ignored. A null size makes a
+ *   trade with no volume (counted in trades, not in volume or vwap); vwap is null when the volume
+ *   is 0.
+ * - **Fill** (empty windows between a key's first and last bar, never before or after):
+ *   `null` nulls the prices; `prev` repeats each price aggregate of the previous bar (QuestDB
+ *   `FILL(PREV)`, not a flat bar at the last close); `linear` interpolates each price aggregate
+ *   between the surrounding bars by window start; a number sets every price aggregate. Filled bars
+ *   have volume 0, trades 0, and null first_ts/last_ts.
+ * - **Order**: by key (stream-level key code: first appearance, or dictionary order for
+ *   dictionary columns), then time, like Polars; `order: 'time_key'` sorts by time then key.
+ * - **Input**: the time column must be sorted ascending within each key (an error names the
+ *   column, the key and the row) and have no nulls.
  */
 import { DataType, Dictionary, Int32, type Table, TimeUnit, Utf8, type Vector } from 'apache-arrow';
 import {
