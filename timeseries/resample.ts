@@ -25,9 +25,9 @@
  * - **Aggregates**: open/close are the price of the first/last row in time (equal times keep row
  *   order), high/low the extremes, volume Σ size, vwap Σ(price·size)/Σ size, trades the row count,
  *   first_ts/last_ts their event times.
- * - **Nulls** (or NaN): a row whose price, time or key is null is ignored. A null size makes a
- *   trade with no volume (counted in trades, not in volume or vwap); vwap is null when the volume
- *   is 0.
+ * - **Nulls** (or NaN): a row whose price or key is null is ignored (a null time is an error
+ *   here; the streaming operator ignores such rows and counts them). A null size makes a trade
+ *   with no volume (counted in trades, not in volume or vwap); vwap is null when the volume is 0.
  * - **Fill** (empty windows between a key's first and last bar, never before or after):
  *   `null` nulls the prices; `prev` repeats each price aggregate of the previous bar (QuestDB
  *   `FILL(PREV)`, not a flat bar at the last close); `linear` interpolates each price aggregate
