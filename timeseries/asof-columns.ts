@@ -88,6 +88,21 @@ export function onValues(t: Columnar, name: string, side: 'left' | 'right'): Flo
   return out;
 }
 
+/**
+ * An `on` column for the batch kernel: a µs timestamp or int64 column of one chunk without nulls
+ * as its int64 values (zero-copy), anything else as {@link onValues}.
+ */
+export function onRaw(t: Columnar, name: string, side: 'left' | 'right'): Float64Array | BigInt64Array {
+  const v = columnOf(t, name, side);
+  const type = v.type;
+  const int64 =
+    (DataType.isTimestamp(type) && timestampScale(type) === 1) ||
+    (DataType.isInt(type) && (type as any).bitWidth === 64 && (type as any).isSigned);
+  if (int64 && v.data.length === 1 && v.nullCount === 0 && v.data[0].values instanceof BigInt64Array)
+    return v.data[0].values;
+  return onValues(t, name, side);
+}
+
 const TUPLE_RADIX = 2 ** 26;
 
 /**

@@ -37,7 +37,7 @@ import {
   gatherColumn,
   KeyEncoder,
   matchValidity,
-  onValues,
+  onRaw,
   tableFrom,
   timestampScale,
 } from './asof-columns.ts';
@@ -217,8 +217,8 @@ export function describeUnsorted(
 export function asofJoin(left: Table, right: Table, opts: AsofJoinOptions): Table {
   const r = resolveAsofOptions(opts);
   const plan = planAsof(left.schema, right.schema, r);
-  const lo = onValues(left, r.leftOn, 'left');
-  const ro = onValues(right, r.rightOn, 'right');
+  const lo = onRaw(left, r.leftOn, 'left');
+  const ro = onRaw(right, r.rightOn, 'right');
   const keys = r.byLeft.length ? new KeyEncoder(r.byLeft.length) : undefined;
   let index: Int32Array;
   try {

@@ -105,6 +105,10 @@ describe('asofJoinIndices: unsorted input', () => {
     );
     expect([kl.side, kl.row, kl.previousRow, kl.key]).toEqual(['left', 2, 0, 1]);
   });
+  it('checks int64 input too', () => {
+    const r = catchErr(() => asofJoinIndices(BigInt64Array.of(1n), BigInt64Array.of(2n ** 40n, 5n)));
+    expect([r.side, r.row, r.previousRow]).toEqual(['right', 1, 0]);
+  });
   it('accepts input sorted within each key only', () => {
     expect(join([1, 6], [1, 5, 2], { leftKeys: i32([0, 1]), rightKeys: i32([0, 1, 0]), nKeys: 2 })).toEqual([
       0, 1,
@@ -169,6 +173,15 @@ describe('asofJoinIndices: properties', () => {
             o,
           );
           expect(run(left, right)).toEqual(expected);
+          const i64 = (xs: typeof left) =>
+            BigInt64Array.from(xs, (x) => BigInt(x.t) + 1_700_000_000_000_000n);
+          const withInt64 = asofJoinIndices(i64(left), i64(right), {
+            ...o,
+            leftKeys: i32(left.map((x) => x.k)),
+            rightKeys: i32(right.map((x) => x.k)),
+            nKeys: 3,
+          });
+          expect(Array.from(withInt64)).toEqual(expected);
           const byKey = <T extends { k: number }>(xs: T[]) =>
             xs.map((x, i) => ({ ...x, i })).sort((a, b) => a.k - b.k || a.i - b.i);
           const l2 = byKey(left);

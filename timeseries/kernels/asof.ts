@@ -15,10 +15,13 @@
  * - NaN `on` values: a NaN left row gets -1; a NaN right row is never matched. Both are skipped by
  *   the sortedness check.
  *
+ * `on` values are float64, or int64 (`BigInt64Array`, e.g. µs timestamps; exact below 2^53).
+ *
  * Input must be sorted by `on` within each key, on both sides; otherwise {@link AsofUnsortedError}
  * is thrown naming the side, the row and the key. The work is one counting-sort pass that lays the
  * right rows out per key, then one merge pass over the left with a cursor per key.
  */
+import { int64ToFloat64 } from './int64.ts';
 
 export type AsofStrategy = 'backward' | 'forward' | 'nearest';
 
@@ -128,19 +131,44 @@ function layoutKeyed(right: Float64Array, keys: Int32Array, nKeys: number): Layo
  * the semantics; throws {@link AsofUnsortedError} on unsorted input.
  */
 export function asofJoinIndices(
-  leftOn: Float64Array,
-  rightOn: Float64Array,
+  leftOn: Float64Array | BigInt64Array,
+  rightOn: Float64Array | BigInt64Array,
   opts: AsofKernelOptions = {},
 ): Int32Array {
+  if (leftOn instanceof BigInt64Array || rightOn instanceof BigInt64Array) {
+    // int64 values (e.g. µs timestamps) are read as 32-bit word pairs by the backward merge,
+    // without a float64 copy; every other path converts once.
+    if (
+      leftOn instanceof BigInt64Array &&
+      rightOn instanceof BigInt64Array &&
+      (opts.strategy ?? 'backward') === 'backward'
+    ) {
+      checkOptions(leftOn.length, rightOn.length, opts);
+      const out = new Int32Array(leftOn.length);
+      const words = (a: BigInt64Array) => new Int32Array(a.buffer, a.byteOffset, a.length * 2);
+      const keyed = opts.leftKeys !== undefined;
+      if (
+        mergeBackwardWords(
+          words(leftOn),
+          words(rightOn),
+          opts.leftKeys,
+          opts.rightKeys,
+          keyed ? (opts.nKeys ?? 0) : 1,
+          opts.tolerance ?? Number.POSITIVE_INFINITY,
+          opts.allowExactMatches ?? true,
+          out,
+        )
+      )
+        return out;
+    }
+    const f64 = (a: Float64Array | BigInt64Array) => (a instanceof BigInt64Array ? int64ToFloat64(a) : a);
+    return asofJoinIndices(f64(leftOn), f64(rightOn), opts);
+  }
+  checkOptions(leftOn.length, rightOn.length, opts);
   const strategy = opts.strategy ?? 'backward';
   const tol = opts.tolerance ?? Number.POSITIVE_INFINITY;
   const allowEq = opts.allowExactMatches ?? true;
-  if (!(tol >= 0)) throw new RangeError(`tolerance must be a number >= 0, got ${tol}`);
   const keyed = opts.leftKeys !== undefined;
-  if (keyed !== (opts.rightKeys !== undefined))
-    throw new Error('leftKeys and rightKeys must be given together');
-  if (keyed && (opts.leftKeys!.length !== leftOn.length || opts.rightKeys!.length !== rightOn.length))
-    throw new Error('key codes must have one entry per row');
   const nKeys = keyed ? (opts.nKeys ?? 0) : 1;
   const out = new Int32Array(leftOn.length);
   const lk = keyed ? opts.leftKeys! : undefined;
@@ -312,6 +340,64 @@ function mergeNearest(
       if (b < 0 || right[f] - l <= l - right[b]) best = lastDup[k];
     }
     out[i] = best >= 0 && Math.abs(l - right[best]) <= tol ? best : -1;
+  }
+  return true;
+}
+
+function checkOptions(nLeft: number, nRight: number, opts: AsofKernelOptions): void {
+  const tol = opts.tolerance ?? Number.POSITIVE_INFINITY;
+  if (!(tol >= 0)) throw new RangeError(`tolerance must be a number >= 0, got ${tol}`);
+  const keyed = opts.leftKeys !== undefined;
+  if (keyed !== (opts.rightKeys !== undefined))
+    throw new Error('leftKeys and rightKeys must be given together');
+  if (keyed && (opts.leftKeys!.length !== nLeft || opts.rightKeys!.length !== nRight))
+    throw new Error('key codes must have one entry per row');
+}
+
+const TWO_32 = 4294967296;
+
+/**
+ * {@link mergeBackward} over int64 values given as little-endian 32-bit word pairs
+ * (value = hi * 2^32 + lo, exact below 2^53). Returns false when either side is not in global order.
+ */
+function mergeBackwardWords(
+  left: Int32Array,
+  right: Int32Array,
+  lk: Int32Array | undefined,
+  rk: Int32Array | undefined,
+  nKeys: number,
+  tol: number,
+  allowEq: boolean,
+  out: Int32Array,
+): boolean {
+  const last = new Int32Array(nKeys).fill(-1);
+  const nl = left.length >> 1;
+  const nr = right.length >> 1;
+  let j = 0;
+  let prevL = Number.NEGATIVE_INFINITY;
+  let prevR = Number.NEGATIVE_INFINITY;
+  let r = nr > 0 ? right[1] * TWO_32 + (right[0] >>> 0) : Number.POSITIVE_INFINITY;
+  for (let i = 0; i < nl; i++) {
+    const l = left[2 * i + 1] * TWO_32 + (left[2 * i] >>> 0);
+    if (l < prevL) return false;
+    prevL = l;
+    while (r <= l) {
+      if (r < prevR) return false;
+      prevR = r;
+      if (!allowEq && r === l) break;
+      const k = rk ? rk[j] : 0;
+      if (k >= 0) last[k] = j;
+      j++;
+      r = j < nr ? right[2 * j + 1] * TWO_32 + (right[2 * j] >>> 0) : Number.POSITIVE_INFINITY;
+    }
+    const k = lk ? lk[i] : 0;
+    const m = k >= 0 && k < nKeys ? last[k] : -1;
+    out[i] = m >= 0 && l - (right[2 * m + 1] * TWO_32 + (right[2 * m] >>> 0)) <= tol ? m : -1;
+  }
+  for (; j < nr; j++) {
+    const v = right[2 * j + 1] * TWO_32 + (right[2 * j] >>> 0);
+    if (v < prevR) return false;
+    prevR = v;
   }
   return true;
 }
