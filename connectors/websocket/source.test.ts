@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -386,6 +386,43 @@ describe('websocket source against the simulator', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('stop() aborts a handshake the server never answers, at once', async () => {
+    const silent = createTcpServer();
+    const accepted: Socket[] = [];
+    let closed = 0;
+    silent.on('connection', (socket) => {
+      accepted.push(socket);
+      socket.on('close', () => closed++);
+      // Read (and ignore) the upgrade request, so the client's FIN is seen.
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/ws`;
+      const source = new WebsocketSource(config({ url }), {
+        name: 'feed',
+        clock: { now: Date.now, scheduler: asyncScheduler },
+        logger: quiet,
+      });
+      const events: SourceEvent[] = [];
+      const started = source.start(
+        () => {},
+        (e) => events.push(e),
+      );
+      await until(() => accepted.length === 1);
+      const t0 = performance.now();
+      await source.stop();
+      await started;
+      expect(performance.now() - t0).toBeLessThan(500);
+      await until(() => closed === 1);
+      expect(events).toEqual([]);
+      expect(source.isConnected()).toBe(false);
+    } finally {
+      for (const s of accepted) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 

@@ -196,6 +196,8 @@ export class WebsocketSource implements Source {
   private emitFn: (env: Envelope) => void = noop;
   private eventFn: (e: SourceEvent) => void = noop;
   private ws: WebSocket | undefined;
+  /** The socket of the attempt in progress (before `open`), so stop() can abort it. */
+  private connecting: WebSocket | undefined;
   private conn = 0;
   private msg = 0;
   private paused = false;
@@ -288,6 +290,8 @@ export class WebsocketSource implements Source {
     this.emitFn = noop;
     this.timers.unsubscribe();
     this.connTimers.unsubscribe();
+    this.connecting?.terminate();
+    this.connecting = undefined;
     const ws = this.ws;
     this.ws = undefined;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
@@ -317,6 +321,7 @@ export class WebsocketSource implements Source {
       // reconnect for ws's default 30 s.
       closeTimeout: heartbeat.timeout,
     } as WebSocket.ClientOptions);
+    this.connecting = ws;
     let lastError = '';
     let opened = false;
     ws.on('open', () => {
@@ -325,6 +330,7 @@ export class WebsocketSource implements Source {
         return;
       }
       opened = true;
+      this.connecting = undefined;
       this.ws = ws;
       this.msg = 0;
       this.prefix = `ws ${this.displayUrl} conn=${n} msg=`;
@@ -345,6 +351,7 @@ export class WebsocketSource implements Source {
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.ws === ws) this.ws = undefined;
+      if (this.connecting === ws) this.connecting = undefined;
       this.connTimers.unsubscribe();
       this.connTimers = new Subscription();
       settled();
@@ -393,7 +400,11 @@ export class WebsocketSource implements Source {
     const delayMs = Math.round(this.backoff.next());
     this.counters.reconnects++;
     this.eventFn({ kind: 'reconnecting', attempt: this.backoff.attempt, delayMs });
-    this.timers.add(this.clock.scheduler.schedule(() => this.connect(), delayMs));
+    const timer = this.clock.scheduler.schedule(() => {
+      this.timers.remove(timer);
+      this.connect();
+    }, delayMs);
+    this.timers.add(timer);
   }
 
   private startHeartbeat(ws: WebSocket): void {
@@ -412,14 +423,15 @@ export class WebsocketSource implements Source {
     const sentAt = this.clock.now();
     ws.ping();
     if (this.heartbeatText !== undefined) ws.send(this.heartbeatText);
-    this.connTimers.add(
-      this.clock.scheduler.schedule(() => {
-        if (ws !== this.ws || this.paused || this.lastSeen >= sentAt) return;
-        this.counters.heartbeatTimeouts++;
-        this.killedBy = `heartbeat timeout (no pong or data ${timeout} ms after a ping)`;
-        ws.terminate();
-      }, timeout),
-    );
+    const check = this.clock.scheduler.schedule(() => {
+      this.connTimers.remove(check);
+      if (ws !== this.ws || this.paused || this.lastSeen >= sentAt) return;
+      this.counters.heartbeatTimeouts++;
+      this.killedBy = `heartbeat timeout (no pong or data ${timeout} ms after a ping)`;
+      ws.terminate();
+    }, timeout);
+    // Removed again when it runs, so a long-lived connection does not collect finished timers.
+    this.connTimers.add(check);
   }
 
   private startStaleTimer(staleAfter: number): void {
