@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { Registry } from '../../config/registry.ts';
+import { VirtualClock } from '../../pipeline/clock.ts';
 import { seededRandom } from '../../pipeline/retry.ts';
 import type { Envelope, Logger, SourceEvent } from '../../pipeline/types.ts';
 import { ExchangeSimulator, type SimulatorOptions } from '../../simulator/index.ts';
@@ -203,6 +204,44 @@ describe('websocket source against the simulator', () => {
     await until(() => events.filter((e) => e.kind === 'connected').length === 2);
     const n = dataCount(envelopes);
     await until(() => dataCount(envelopes) > n + 10);
+  });
+
+  it('runs heartbeat deadlines and reconnect delays on the injected clock', async () => {
+    const sim = await simulator({ rate: 500 });
+    const clock = new VirtualClock(1_000_000);
+    const source = new WebsocketSource(
+      config({ url: sim.url, open_messages: SUBSCRIBE_ALL, heartbeat: { interval: '10s', timeout: '5s' } }),
+      { name: 'feed', clock, logger: quiet },
+      seededRandom(5),
+    );
+    sources.push(source);
+    const events: SourceEvent[] = [];
+    const envelopes: Envelope[] = [];
+    await source.start(
+      (e) => envelopes.push(e),
+      (e) => events.push(e),
+    );
+    await until(() => envelopes.length > 5);
+    expect(envelopes[0].receivedAt).toBe(1_000_000);
+    sim.inject({ kind: 'stall' });
+    // Let in-flight frames land, then nothing arrives: 10 s to the ping, 5 s without an answer.
+    await new Promise((r) => setTimeout(r, 30));
+    clock.advance(10_000);
+    clock.advance(4_999);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(events.map((e) => e.kind)).toEqual(['connected']);
+    clock.advance(1);
+    await until(() => events.some((e) => e.kind === 'reconnecting'));
+    expect(events.map((e) => e.kind)).toEqual(['connected', 'disconnected', 'reconnecting']);
+    const { delayMs } = events[2] as { delayMs: number };
+    expect(delayMs).toBeGreaterThanOrEqual(10);
+    expect(delayMs).toBeLessThanOrEqual(20);
+    clock.advance(delayMs - 1);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sim.stats().connections).toBe(1);
+    clock.advance(1);
+    await until(() => events.filter((e) => e.kind === 'connected').length === 2);
+    expect(sim.stats().connections).toBe(2);
   });
 
   it('finds every injected gap (100 % recall, 0 false positives), also in 50-tick arrays', async () => {
