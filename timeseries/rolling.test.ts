@@ -143,6 +143,21 @@ describe('rolling operator', () => {
     }
   });
 
+  it('unsorted: skip gives late rows null aggregates, leaves the window and reports them', async () => {
+    const t = table({ tsMs: [1000, 1500, 1200, 1800], sym: ['A', 'A', 'A', 'A'], price: [1, 2, 100, 3] });
+    const opts: RollingOptions = { period: '1s', unsorted: 'skip', aggs: [{ agg: 'sum', column: 'price' }] };
+    expect(col(rolling(t, opts), 'price_sum_1s')).toEqual([1, 3, null, 6]);
+    const seen: number[][] = [];
+    const out = await lastValueFrom(
+      from([{ stream: 's', data: t.batches[0], acks: new AckSet() }]).pipe(
+        rollingStream(opts, { skipped: (rows, total) => seen.push([rows, total]) }),
+        toArray(),
+      ),
+    );
+    expect(out[0].data.numRows).toBe(4);
+    expect(seen).toEqual([[1, 1]]);
+  });
+
   it.each<[RollingOptions, RegExp]>([
     [{ aggs: [{ agg: 'sum', column: 'price' }] }, /exactly one of period/],
     [{ period: '1s', rows: 3, aggs: [{ agg: 'sum', column: 'price' }] }, /exactly one of period/],

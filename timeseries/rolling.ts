@@ -86,6 +86,11 @@ export interface RollingOptions {
   size?: string;
   /** Half-life of ewm_mean, a fixed duration. */
   half_life?: string;
+  /**
+   * A row earlier than its key's previous row: `error` (default) fails naming the column and key;
+   * `skip` emits it with null aggregates and leaves the windows unchanged (counted).
+   */
+  unsorted?: 'error' | 'skip';
 }
 
 /** Bad options or an input that does not fit them (missing column, wrong type). */
@@ -185,7 +190,7 @@ export function resolveRolling(opts: RollingOptions): Resolved {
     ts: opts.ts ?? 'ts',
     by,
     inputs,
-    kernel: { window, inputs: inputs.length, aggs, halfLifeUs },
+    kernel: { window, inputs: inputs.length, aggs, halfLifeUs, unsorted: opts.unsorted ?? 'error' },
     outputs,
   };
 }
@@ -358,6 +363,11 @@ class RollingRunner {
     const layout = this.plan(b.schema);
     return appendOutputs(b, this.compute(b), 0, this.r, layout);
   }
+
+  /** Rows skipped as out of order so far (`unsorted: skip`). */
+  get skipped(): number {
+    return this.kernel.skipped;
+  }
 }
 
 /** The int64 µs of a one-chunk µs timestamp (or int64) column as they are, for the kernel. */
@@ -384,12 +394,22 @@ export function rolling(table: Table, opts: RollingOptions): Table {
  * Rolling statistics over a stream of batches: each key's window is kept across batches, one
  * output batch per input batch, with the input batch's acks (every row yields an output row).
  */
-export function rollingStream(opts: RollingOptions): OperatorFunction<Batch, Batch> {
+export function rollingStream(
+  opts: RollingOptions,
+  hooks: { skipped?: (rows: number, total: number) => void } = {},
+): OperatorFunction<Batch, Batch> {
   resolveRolling(opts);
   return (source) =>
     defer(() => {
       const runner = new RollingRunner(opts);
-      return source.pipe(map((b): Batch => ({ stream: b.stream, data: runner.batch(b.data), acks: b.acks })));
+      return source.pipe(
+        map((b): Batch => {
+          const before = runner.skipped;
+          const data = runner.batch(b.data);
+          if (runner.skipped > before) hooks.skipped?.(runner.skipped - before, runner.skipped);
+          return { stream: b.stream, data, acks: b.acks };
+        }),
+      );
     });
 }
 
@@ -450,6 +470,12 @@ export const zRollingConfig = z
     half_life: zFixedDuration('half_life')
       .optional()
       .describe('Half-life of ewm_mean in time (alpha = 1 - exp(-ln2 * dt / half_life))'),
+    unsorted: z
+      .enum(['error', 'skip'])
+      .default('error')
+      .describe(
+        "A row earlier than its key's previous row: error stops the stream; skip emits it with null aggregates (logged)",
+      ),
   })
   .superRefine((c, ctx) => {
     if ((c.period === undefined) === (c.rows === undefined))
@@ -484,7 +510,15 @@ export const rollingSpec: OpSpec<RollingConfig> = {
       yaml: 'by: symbol\nrows: 20\nprice: price\nsize: size\nhalf_life: 30s\naggs:\n  - { agg: vwap }\n  - { agg: ewm_mean, column: price, min_periods: 1 }\n',
     },
   ],
-  create: (config) => rollingStream(config),
+  create: (config, ctx) =>
+    rollingStream(config, {
+      skipped: (rows, total) =>
+        ctx.logger.warn("rolling: skipped rows earlier than their key's previous row", {
+          op: ctx.name,
+          rows,
+          total,
+        }),
+    }),
 };
 
 /** Register the `rolling` op. */

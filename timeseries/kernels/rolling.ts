@@ -49,6 +49,11 @@ export interface RollingKernelOptions {
   aggs: readonly KernelAgg[];
   /** Half-life in µs for `ewm_mean`. */
   halfLifeUs?: number;
+  /**
+   * A row earlier than its key's previous row (or with a NaN time): `error` (default) stops and
+   * reports it; `skip` gives it null aggregates, leaves the window as it was, and counts it.
+   */
+  unsorted?: 'error' | 'skip';
 }
 
 /** A window is recomputed after this many evictions plus a multiple of its size (amortised O(1)). */
@@ -384,7 +389,9 @@ function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int
     int64 ? 'const t = ts[2 * i + 1] * 4294967296 + (ts[2 * i] >>> 0);' : 'const t = ts[i];',
     'const k = keys === null ? 0 : keys[i];',
     'let s = states[k]; if (s === undefined) { s = newState(); states[k] = s; }',
-    'if (!(t >= s.lastTs)) return i;',
+    opts.unsorted === 'skip'
+      ? `if (!(t >= s.lastTs)) { skipped[0]++; ${opts.aggs.map((_, a) => `o${a}[i] = NaN;`).join(' ')} continue; }`
+      : 'if (!(t >= s.lastTs)) return i;',
     's.lastTs = t;',
     'if (s.tail - s.head > s.mask) grow(s);',
     'const m = s.mask; const a = s.acc; const q = s.tail++;',
@@ -423,7 +430,7 @@ function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int
 }
 
 /** Generate the specialised row loops (float64 and int64 timestamps, sharing one state). */
-function compile(opts: RollingKernelOptions): { f64: ProcessFn; i64: ProcessFn } {
+function compile(opts: RollingKernelOptions): Compiled {
   const { plan: p, aggTrack } = plan(opts);
   const w = opts.window;
   if (w.kind === 'time' && !(w.periodUs > 0)) throw new RangeError('rolling period must be positive');
@@ -434,7 +441,8 @@ function compile(opts: RollingKernelOptions): { f64: ProcessFn; i64: ProcessFn }
     genGrow(p),
     genRecompute(p),
     'const states = [];',
-    `return { f64: ${genProcess(opts, p, aggTrack, false)},`,
+    'const skipped = new Float64Array(1);',
+    `return { skipped, f64: ${genProcess(opts, p, aggTrack, false)},`,
     `i64: ${genProcess(opts, p, aggTrack, true)} };`,
   ].join('\n');
   let factory = FACTORIES.get(source);
@@ -445,7 +453,14 @@ function compile(opts: RollingKernelOptions): { f64: ProcessFn; i64: ProcessFn }
   return factory(kadd);
 }
 
-type Factory = (add: typeof kadd) => { f64: ProcessFn; i64: ProcessFn };
+type Factory = (add: typeof kadd) => Compiled;
+
+interface Compiled {
+  f64: ProcessFn;
+  i64: ProcessFn;
+  /** Rows skipped as unsorted (unsorted: skip). */
+  skipped: Float64Array;
+}
 
 /** Generated factories by source text, so kernels of the same shape share optimised code. */
 const FACTORIES = new Map<string, Factory>();
@@ -455,12 +470,17 @@ const FACTORIES = new Map<string, Factory>();
  * stream; call {@link RollingKernel.process} for each batch in order.
  */
 export class RollingKernel {
-  private readonly run: { f64: ProcessFn; i64: ProcessFn };
+  private readonly run: Compiled;
   readonly aggs: number;
 
   constructor(opts: RollingKernelOptions) {
     this.run = compile(opts);
     this.aggs = opts.aggs.length;
+  }
+
+  /** Rows given null aggregates because they came earlier than their key's previous row. */
+  get skipped(): number {
+    return this.run.skipped[0];
   }
 
   /**
