@@ -364,28 +364,35 @@ describe('rolling: cross-check with nodejs-polars', () => {
     close(col(ours, 'price_ewm_mean_45ms'), theirs.getColumn('e').toArray() as number[], 'ewm_mean');
   });
 
-  it('row windows (rolling_<agg> over symbol)', () => {
-    const { sorted, df } = polarsFrame(randomRows(21, 400, 4, 0, 0.1));
-    const n = 5;
-    const ours = rolling(table(sorted), {
-      by: 'symbol',
-      rows: n,
-      aggs: (['sum', 'mean', 'min', 'max', 'std', 'var'] as const).map((agg) => ({ agg, column: 'price' })),
-    });
-    const fn = {
-      sum: 'rollingSum',
-      mean: 'rollingMean',
-      min: 'rollingMin',
-      max: 'rollingMax',
-      std: 'rollingStd',
-      var: 'rollingVar',
-    };
-    const theirs = df.select(
-      ...Object.entries(fn).map(([a, f]) =>
-        (pl.col('price') as any)[f]({ windowSize: n }).over('symbol').alias(a),
-      ),
-    );
-    for (const a of Object.keys(fn))
-      close(col(ours, `price_${a}_${n}rows`), theirs.getColumn(a).toArray() as (number | null)[], a);
-  });
+  it.each([undefined, 2])(
+    'row windows with nulls, min_periods=%s (rolling_<agg> over symbol)',
+    (minPeriods) => {
+      const { sorted, df } = polarsFrame(randomRows(21, 400, 4, 0.15, 0.1));
+      const n = 5;
+      const ours = rolling(table(sorted), {
+        by: 'symbol',
+        rows: n,
+        min_periods: minPeriods,
+        aggs: (['sum', 'mean', 'min', 'max', 'std', 'var'] as const).map((agg) => ({ agg, column: 'price' })),
+      });
+      const fn = {
+        sum: 'rollingSum',
+        mean: 'rollingMean',
+        min: 'rollingMin',
+        max: 'rollingMax',
+        std: 'rollingStd',
+        var: 'rollingVar',
+      };
+      const theirs = df.select(
+        ...Object.entries(fn).map(([a, f]) =>
+          (pl.col('price') as any)
+            [f]({ windowSize: n, minPeriods: minPeriods ?? n })
+            .over('symbol')
+            .alias(a),
+        ),
+      );
+      for (const a of Object.keys(fn))
+        close(col(ours, `price_${a}_${n}rows`), theirs.getColumn(a).toArray() as (number | null)[], a);
+    },
+  );
 });
