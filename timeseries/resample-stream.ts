@@ -188,9 +188,14 @@ export function resampleOhlcvStream(
         idleTimer?.unsubscribe();
         idleTimer = clock.scheduler.schedule(function (this: SchedulerAction<unknown>) {
           if (done || !engine.hasOpen()) return;
-          const idleUs = (clock.now() - lastArrival) * 1000;
-          engine.advance(maxEvent + idleUs - lateness);
-          emit(false);
+          try {
+            const idleUs = (clock.now() - lastArrival) * 1000;
+            engine.advance(maxEvent + idleUs - lateness);
+            emit(false);
+          } catch (e) {
+            fail(e);
+            return;
+          }
           if (engine.hasOpen()) this.schedule(undefined, opts.idleTimeoutMs);
         }, opts.idleTimeoutMs);
       };
@@ -199,8 +204,13 @@ export function resampleOhlcvStream(
         const interval = opts.provisional.intervalMs;
         provisionalTimer = clock.scheduler.schedule(function (this: SchedulerAction<unknown>) {
           if (done) return;
-          engine.provisional();
-          emit(false);
+          try {
+            engine.provisional();
+            emit(false);
+          } catch (e) {
+            fail(e);
+            return;
+          }
           this.schedule(undefined, interval);
         }, interval);
       }
@@ -243,7 +253,7 @@ export function resampleOhlcvStream(
               pushOpts.tag = mySeq;
               pushOpts.keyCount = keys.size;
               pushOpts.firstUs = undefined;
-              if (mySeq === 0 || engine.maxTime() === undefined) {
+              if (!engine.hasGrid || engine.maxTime() === undefined) {
                 const [lo, hi] = timeRange(ts, price);
                 pushOpts.firstUs = Number.isFinite(lo) ? lo : undefined;
                 if (hi > maxEvent) maxEvent = hi;

@@ -314,6 +314,11 @@ export class ResampleEngine {
     return this.wm;
   }
 
+  /** Whether the window grid exists (it is built on the first valid row). */
+  get hasGrid(): boolean {
+    return this.grid !== undefined;
+  }
+
   /** Number of keys with state. */
   get keyCount(): number {
     return this.keyCap;
