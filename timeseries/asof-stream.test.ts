@@ -171,6 +171,20 @@ describe('asofJoinStream: bounds, lateness and errors', () => {
     expect(h.rows()).toEqual([{ t: 1 }]);
     expect(h.state.completed).toBe(true);
   });
+  it('reads right columns by name when the declared right schema lists them in another order', () => {
+    const declared = tableFromVectors({
+      bid: float64Vector(Float64Array.of(0)),
+      t: float64Vector(Float64Array.of(0)),
+    }).schema;
+    const h = harness({ on: 't', right_schema: declared });
+    h.right(
+      tableFromVectors({ t: float64Vector(Float64Array.of(1)), bid: float64Vector(Float64Array.of(9)) })
+        .batches[0],
+    );
+    h.left(tableFromVectors({ t: float64Vector(Float64Array.of(2)) }).batches[0]);
+    h.rightDone();
+    expect(h.rows()).toEqual([{ t: 2, bid: 9 }]);
+  });
   it('rejects immediate emission with another strategy, and passes errors on', () => {
     const h = harness({ on: 't', strategy: 'nearest', emit: 'immediate' });
     expect(String(h.state.error)).toMatch(/emit: immediate needs strategy backward/);

@@ -46,7 +46,7 @@ import {
   resolveAsofOptions,
   resolveSpan,
 } from './asof.ts';
-import { batchFrom, gatherColumn, KeyEncoder, matchValidity, onValues } from './asof-columns.ts';
+import { batchFrom, columnOf, gatherColumn, KeyEncoder, matchValidity, onValues } from './asof-columns.ts';
 import { AsofHistory, droppable, matchRows } from './kernels/asof-state.ts';
 
 /** Counters of the streaming join, for metrics and tests. */
@@ -356,12 +356,10 @@ class AsofStreamState {
       const matched = matchValidity(rightRow);
       const live = this.slots.find((s) => s !== undefined);
       for (const name of plan.rightColumns) {
-        const idx = this.rightSchema!.fields.findIndex((f) => f.name === name);
-        const type = this.rightSchema!.fields[idx].type;
-        const placeholder = live ? live.batch.getChildAt(idx)!.data[0] : undefined;
-        const chunks: Data[] = placeholder
-          ? this.slots.map((s) => (s ? s.batch.getChildAt(idx)!.data[0] : placeholder))
-          : [];
+        const type = this.rightSchema!.fields.find((f) => f.name === name)!.type;
+        const chunkOf = (b: RecordBatch): Data => columnOf(b, name, 'right').data[0];
+        const placeholder = live ? chunkOf(live.batch) : undefined;
+        const chunks: Data[] = placeholder ? this.slots.map((s) => (s ? chunkOf(s.batch) : placeholder)) : [];
         columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched));
       }
     }
