@@ -249,6 +249,12 @@ function checkSchema(schema: Schema, r: Resolved): void {
   }
 }
 
+/** Same column names and types (slices and decoders may hand out equal but new Schema objects). */
+function sameFields(a: Schema, b: Schema): boolean {
+  if (a.fields.length !== b.fields.length) return false;
+  return a.fields.every((f, i) => f.name === b.fields[i].name && String(f.type) === String(b.fields[i].type));
+}
+
 /** Arrow data for a slice of an output column: NaN becomes null (one pass, a byte at a time). */
 function outputData(values: Float64Array, integer: boolean): Data {
   const n = values.length;
@@ -312,11 +318,12 @@ class RollingRunner {
   }
 
   private plan(schema: Schema): Layout {
-    if (this.layoutFor !== schema || !this.layout) {
+    if (this.layoutFor === schema && this.layout) return this.layout;
+    if (!this.layout || !this.layoutFor || !sameFields(schema, this.layoutFor)) {
       checkSchema(schema, this.r);
       this.layout = outputLayout(schema, this.r);
-      this.layoutFor = schema;
     }
+    this.layoutFor = schema;
     return this.layout;
   }
 
