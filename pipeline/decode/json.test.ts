@@ -501,6 +501,33 @@ describe('JSON decoder: config errors', () => {
     expect((error as DecodeConfigError).retriable).toBe(false);
   });
 
+  it('never reads a missing field from Object.prototype', () => {
+    const { decoder, feed, rejects } = setup(
+      Object.fromEntries([
+        ['ts', 'timestamp'],
+        ['constructor', 'utf8'],
+        ['toString', 'f64'],
+        ['proto', 'utf8'],
+        ['nested', 'utf8'],
+      ]) as SchemaDecl,
+      { fields: { proto: '__proto__', nested: 'meta.hasOwnProperty' }, filter: { 'a.valueOf': 1 } },
+    );
+    expect(feed('{"ts":1,"a":{"valueOf":1},"meta":{}}')).toBe(1);
+    expect(feed('{"ts":2,"a":{}}')).toBe(0);
+    expect(
+      feed(
+        '{"ts":3,"a":{"valueOf":1},"constructor":"c","toString":2,"__proto__":"p","meta":{"hasOwnProperty":"h"}}',
+      ),
+    ).toBe(1);
+    expect(rejects).toEqual([]);
+    expect(decoder.skipped).toBe(1);
+    const b = decoder.flush();
+    expect(column(b, 'constructor')).toEqual([null, 'c']);
+    expect(column(b, 'toString')).toEqual([null, 2]);
+    expect(column(b, 'proto')).toEqual([null, 'p']);
+    expect(column(b, 'nested')).toEqual([null, 'h']);
+  });
+
   it('embeds odd field names safely in the compiled row writer', () => {
     const odd = `a"b'c\\d\u2028e\`f\${g}`;
     const decoder: JsonDecoder = createJsonDecoder(

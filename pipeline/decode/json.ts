@@ -84,10 +84,18 @@ function splitPath(path: string): Segment[] {
 /** Follow `rest` from `v`; undefined as soon as a step is missing or not a container. */
 function walk(v: unknown, rest: readonly Segment[]): unknown {
   for (let k = 0; k < rest.length; k++) {
-    if (typeof v !== 'object' || v === null) return undefined;
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, rest[k])) return undefined;
     v = (v as Record<Segment, unknown>)[rest[k]];
   }
   return v;
+}
+
+/**
+ * Whether reading `seg` from a parsed object can reach Object.prototype (`constructor`,
+ * `toString`, `__proto__`...) when the field is missing: such reads check for an own property.
+ */
+function inherited(seg: Segment): boolean {
+  return typeof seg === 'string' && seg in Object.prototype;
 }
 
 function getPath(v: unknown, segs: readonly Segment[]): unknown {
@@ -262,9 +270,14 @@ function compileRowWriter(
   for (const col of cols) if (col.kind === K_SYMBOL) body.push(`let s${col.index} = null;`);
   for (const col of cols) {
     const c = col.index;
-    body.push(`v = row[${literal(col.key)}];`);
+    const own = (seg: Segment) => (inherited(seg) ? ` && Object.hasOwn(v, ${literal(seg)})` : '');
+    body.push(
+      inherited(col.key)
+        ? `v = Object.hasOwn(row, ${literal(col.key)}) ? row[${literal(col.key)}] : undefined;`
+        : `v = row[${literal(col.key)}];`,
+    );
     for (const seg of col.rest ?? [])
-      body.push(`v = typeof v === 'object' && v !== null ? v[${literal(seg)}] : undefined;`);
+      body.push(`v = typeof v === 'object' && v !== null${own(seg)} ? v[${literal(seg)}] : undefined;`);
     body.push(
       `if (v === undefined || v === null) ${col.required ? `return missing(${c});` : `b${c}.setNull(i);`}`,
     );
@@ -554,8 +567,9 @@ function makeBuilder(type: ColumnType, capacity: number): ColumnBuilder {
  * A decoder for JSON messages into batches of the declared schema. Columns are read from the
  * field of the same name unless `decode.fields` maps them (a name, a dotted path such as
  * `data.p` or `bids.0.0`, or `{path, unit}` for timestamps). The first timestamp column is the
- * event time: `decode.timestamp` names its field and unit, and a row without it is rejected;
- * other missing or null values are nulls. Throws `DecodeConfigError` only for a config that does
+ * event time: `decode.timestamp` names its field and unit (a `fields` entry for that column, if
+ * any, takes precedence for the path and, when it gives one, the unit), and a row without it is
+ * rejected; other missing or null values are nulls. Throws `DecodeConfigError` only for a config that does
  * not fit the schema; bad input never throws.
  */
 export function createJsonDecoder(
