@@ -7,6 +7,7 @@ export { encodeTextFrame, encodeTextFrames, frameHeaderLength, writeTextFrameHea
 export {
   CHANNELS,
   type Channel,
+  HistoryGoneError,
   Market,
   type MarketConfig,
   type NumberFormat,

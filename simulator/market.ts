@@ -23,6 +23,8 @@ export interface MarketConfig {
   startTime: number;
   /** Share of ticks that are trades (the rest are quotes); default 0.4. */
   tradeShare?: number;
+  /** Checkpoints kept for replays (each covers 4096 ticks); default 4096, about 16.8M ticks. */
+  maxCheckpoints?: number;
 }
 
 /** One tick, written into a reused object by {@link Market.next}. */
@@ -63,6 +65,23 @@ interface Checkpoint {
 /** Ticks between checkpoints kept for REST replays. */
 const CHECKPOINT_EVERY = 4096;
 
+/**
+ * Checkpoints shared by a market and its replays. Only the newest `max` are kept, so a long run
+ * at a high rate holds bounded memory; REST history reaches back `max * 4096` ticks.
+ */
+interface History {
+  /** Checkpoint number (index / CHECKPOINT_EVERY) of `list[0]`. */
+  base: number;
+  list: Checkpoint[];
+  max: number;
+}
+
+/** Asked for a tick older than the retained history. */
+export class HistoryGoneError extends RangeError {
+  readonly code = 'SIM_HISTORY_GONE';
+  readonly retriable = false;
+}
+
 function round(x: number, decimals: number): number {
   const f = 10 ** decimals;
   return Math.round(x * f) / f;
@@ -79,17 +98,17 @@ export class Market {
   /** Last sequence number per symbol and channel: [trades of symbol s at 2s, quotes at 2s+1]. */
   private readonly seqs: Float64Array;
   private nextIndex = 0;
-  private readonly checkpoints: Checkpoint[];
+  private readonly history: History;
   /** Decimal places of prices per symbol (cents for big prices, finer for small ones). */
   readonly priceDecimals: Int32Array;
   private readonly stepScale: number;
 
-  constructor(config: MarketConfig, checkpoints: Checkpoint[] = [], from?: Checkpoint) {
+  constructor(config: MarketConfig, history?: History, from?: Checkpoint) {
     if (config.symbols.length === 0) throw new RangeError('the market needs at least one symbol');
     if (!(config.rate > 0)) throw new RangeError(`rate must be positive (got ${config.rate})`);
-    this.config = { tradeShare: 0.4, ...config };
+    this.config = { tradeShare: 0.4, maxCheckpoints: 4096, ...config };
     const n = config.symbols.length;
-    this.checkpoints = checkpoints;
+    this.history = history ?? { base: 0, list: [], max: Math.max(1, this.config.maxCheckpoints) };
     this.stepScale = 0.001 * Math.sqrt(n / config.rate);
     this.priceDecimals = new Int32Array(n);
     this.rngState = config.seed >>> 0;
@@ -105,7 +124,7 @@ export class Market {
       this.mids.set(from.mids);
       this.seqs.set(from.seqs);
       this.nextIndex = from.index;
-    } else if (checkpoints.length === 0) {
+    } else if (this.history.list.length === 0) {
       this.checkpoint();
     }
   }
@@ -120,6 +139,11 @@ export class Market {
     return this.config.startTime + Math.floor((i * 1000) / this.config.rate);
   }
 
+  /** The oldest tick index a replay can start from. */
+  get oldestIndex(): number {
+    return this.history.base * CHECKPOINT_EVERY;
+  }
+
   /** The first tick index whose timestamp is at or after `ts`. */
   indexAtOrAfter(ts: number): number {
     if (ts <= this.config.startTime) return 0;
@@ -130,8 +154,14 @@ export class Market {
 
   /** A copy that replays from the checkpoint at or before `index` and is positioned at `index`. */
   at(index: number): Market {
-    const k = Math.min(Math.floor(index / CHECKPOINT_EVERY), this.checkpoints.length - 1);
-    const replay = new Market(this.config, this.checkpoints, this.checkpoints[k]);
+    const h = this.history;
+    const k = Math.min(Math.floor(index / CHECKPOINT_EVERY) - h.base, h.list.length - 1);
+    if (k < 0) {
+      throw new HistoryGoneError(
+        `tick ${index} is older than the retained history (from ${h.base * CHECKPOINT_EVERY})`,
+      );
+    }
+    const replay = new Market(this.config, h, h.list[k]);
     const tick = newTick();
     while (replay.nextIndex < index) replay.next(tick);
     return replay;
@@ -146,7 +176,12 @@ export class Market {
   }
 
   private checkpoint(): void {
-    this.checkpoints.push({
+    const h = this.history;
+    if (h.list.length >= h.max) {
+      h.list.shift();
+      h.base++;
+    }
+    h.list.push({
       index: this.nextIndex,
       rng: this.rngState,
       mids: this.mids.slice(),
@@ -193,7 +228,7 @@ export class Market {
     this.nextIndex = i + 1;
     if (
       this.nextIndex % CHECKPOINT_EVERY === 0 &&
-      this.checkpoints.length === this.nextIndex / CHECKPOINT_EVERY
+      this.history.base + this.history.list.length === this.nextIndex / CHECKPOINT_EVERY
     ) {
       this.checkpoint();
     }

@@ -24,6 +24,7 @@ http://HOST:PORT/api/v1/{trades,klines}, faults via POST /control/fault, stats a
   --ping-interval D     server ping period, e.g. 10s (0 = off)
   --max-client-buffer B unsent bytes per client before the slow-client policy (default 8MiB)
   --slow-client P       disconnect | drop (default disconnect)
+  --history-ticks N     ticks of REST history kept (default 16777216)
   --fault AT:KIND[:N]   scheduled fault at simulated offset AT (e.g. 30s), kind one of
                         ${FAULT_KINDS.join(', ')}; N = count (bytes for oversize, ms for stall)`;
 
@@ -140,6 +141,9 @@ export function parseSimulateArgs(argv: readonly string[]): SimulatorOptions {
         options.slowClient = v;
         break;
       }
+      case '--history-ticks':
+        options.historyTicks = intArg(flag, value(), 1);
+        break;
       case '--fault':
         faults.push(faultArg(value()));
         break;

@@ -21,7 +21,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Fault, type FaultKind, parseFault, type ScheduledFault } from './faults.ts';
 import { encodeTextFrame, frameHeaderLength, writeTextFrameHeader } from './frames.ts';
-import { type Channel, Market, type NumberFormat, newTick, type Tick, TickEncoder, TRADE } from './market.ts';
+import {
+  type Channel,
+  HistoryGoneError,
+  Market,
+  type NumberFormat,
+  newTick,
+  type Tick,
+  TickEncoder,
+  TRADE,
+} from './market.ts';
 import { klinesPage, RestError, tradesPage } from './rest.ts';
 
 export interface SimulatorOptions {
@@ -52,6 +61,8 @@ export interface SimulatorOptions {
   /** Unsent bytes per client beyond which the slow-client policy applies. Default 8 MiB. */
   maxClientBufferBytes?: number;
   slowClient?: 'disconnect' | 'drop';
+  /** Ticks of REST history kept (memory stays bounded on long runs). Default 16 777 216. */
+  historyTicks?: number;
 }
 
 export interface ClientStats {
@@ -181,6 +192,7 @@ export class ExchangeSimulator {
       publishIntervalMs: options.publishIntervalMs ?? 10,
       maxClientBufferBytes: options.maxClientBufferBytes ?? 8 * 1024 * 1024,
       slowClient: options.slowClient ?? 'disconnect',
+      historyTicks: options.historyTicks ?? 16_777_216,
     };
     this.market = new Market({
       symbols: this.symbols,
@@ -188,6 +200,7 @@ export class ExchangeSimulator {
       seed: this.options.seed,
       startTime: this.options.startTime,
       tradeShare: this.options.tradeShare,
+      maxCheckpoints: Math.ceil(this.options.historyTicks / 4096) + 1,
     });
     this.encoder = new TickEncoder(this.symbols, this.options.numbers);
     this.pending = [...this.options.faults].sort((a, b) => a.at - b.at);
@@ -609,6 +622,7 @@ export class ExchangeSimulator {
       }
     } catch (err) {
       if (err instanceof RestError) send(err.status, { error: err.message });
+      else if (err instanceof HistoryGoneError) send(410, { error: err.message });
       else send(500, { error: 'internal error' });
     }
   }
