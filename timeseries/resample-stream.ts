@@ -110,6 +110,22 @@ class TimeReader {
   }
 }
 
+/** The 32-bit words of a µs timestamp column without nulls in one chunk; undefined otherwise. */
+function int64Words(t: Columnar, name: string): Int32Array | undefined {
+  const v = t.getChild(name)!;
+  const type = v.type as { unit?: TimeUnit };
+  if (
+    v.nullCount !== 0 ||
+    v.data.length !== 1 ||
+    !DataType.isTimestamp(v.type) ||
+    type.unit !== TimeUnit.MICROSECOND
+  )
+    return undefined;
+  const d = v.data[0];
+  const values = (d.values as BigInt64Array).subarray(0, d.length);
+  return new Int32Array(values.buffer, values.byteOffset, 2 * d.length);
+}
+
 /** Smallest and largest time of rows with a price (±Infinity when there are none). */
 function timeRange(ts: Float64Array, price: Float64Array): [number, number] {
   let lo = Number.POSITIVE_INFINITY;
@@ -247,18 +263,21 @@ export function resampleOhlcvStream(
                   includeRevision: opts.late === 'correct',
                 };
               const codes = keys.encode(rb);
-              const ts = times.read(rb, tsName);
               const price = maskNullKeys(rb, by, float64Column(rb, opts.price ?? 'price'));
               const size = float64Column(rb, opts.size ?? 'size');
               pushOpts.tag = mySeq;
               pushOpts.keyCount = keys.size;
               pushOpts.firstUs = undefined;
-              if (!engine.hasGrid || engine.maxTime() === undefined) {
+              const words = engine.hasGrid ? int64Words(rb, tsName) : undefined;
+              if (words && engine.maxTime() !== undefined)
+                engine.pushInt64Times(words, codes, price, size, pushOpts);
+              else {
+                const ts = times.read(rb, tsName);
                 const [lo, hi] = timeRange(ts, price);
                 pushOpts.firstUs = Number.isFinite(lo) ? lo : undefined;
                 if (hi > maxEvent) maxEvent = hi;
+                engine.push(ts, codes, price, size, pushOpts);
               }
-              engine.push(ts, codes, price, size, pushOpts);
               const absorbed = engine.maxTime();
               if (absorbed !== undefined && absorbed > maxEvent) maxEvent = absorbed;
               if (Number.isFinite(maxEvent)) engine.advance(maxEvent - lateness);

@@ -447,9 +447,9 @@ export class ResampleEngine {
   }
 
   /**
-   * Batch mode over an int64 µs time column given as its 32-bit words (`new Int32Array(col.buffer,
-   * col.byteOffset, 2 * n)`): times are read in the hot loop, with no float64 copy of the column.
-   * Falls back to block-wise conversion when the fast path does not apply.
+   * Rows whose int64 µs times are given as their 32-bit words (`new Int32Array(col.buffer,
+   * col.byteOffset, 2 * n)`): with one window per row, times are read in the hot loop with no
+   * float64 copy of the column; otherwise they are converted block by block for {@link push}.
    */
   pushInt64Times(
     words: Int32Array,
@@ -459,7 +459,7 @@ export class ResampleEngine {
     o: PushOptions = {},
   ): void {
     const n = words.length >> 1;
-    if (!(this.simple && this.batch)) {
+    if (!this.simple) {
       const block = new Float64Array(Math.min(n, 1 << 15));
       for (let a = 0; a < n; a += block.length) {
         const b = Math.min(n, a + block.length);
@@ -502,7 +502,7 @@ export class ResampleEngine {
       if (Number.isNaN(p)) this.invalidRows++;
       else {
         const last = cur[(key << 4) + LAST];
-        if (t < last) throw new UnsortedInputError(base + i, key, t, last);
+        if (this.batch && t < last) throw new UnsortedInputError(base + i, key, t, last);
         this.slowRow(key, t, p, size[i], o.tag ?? 0);
       }
       i++;
