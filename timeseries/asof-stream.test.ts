@@ -4,7 +4,7 @@ import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
-import { float64Vector, tableFromVectors } from './arrow.ts';
+import { float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { type AsofJoinOptions, asofJoin } from './asof.ts';
 import { type AsofJoinStreamOptions, asofJoinStream, newAsofStreamStats } from './asof-stream.ts';
 import { rowsOf } from './asof-testing.ts';
@@ -184,6 +184,16 @@ describe('asofJoinStream: bounds, lateness and errors', () => {
     h.left(tableFromVectors({ t: float64Vector(Float64Array.of(2)) }).batches[0]);
     h.rightDone();
     expect(h.rows()).toEqual([{ t: 2, bid: 9 }]);
+  });
+  it('joins µs timestamp columns with a duration tolerance across several right batches', () => {
+    const T0 = 1_767_225_600_000_000;
+    const ts = (secs: number[]) => timestampVector(Float64Array.from(secs, (x) => T0 + x * 1e6));
+    const h = harness({ on: 'ts', tolerance: '1s' });
+    h.right(tableFromVectors({ ts: ts([0, 1]), bid: float64Vector(Float64Array.of(1, 2)) }).batches[0]);
+    h.right(tableFromVectors({ ts: ts([3]), bid: float64Vector(Float64Array.of(3)) }).batches[0]);
+    h.left(tableFromVectors({ ts: ts([1.5, 2.5, 3]) }).batches[0]);
+    h.right(tableFromVectors({ ts: ts([9]), bid: float64Vector(Float64Array.of(9)) }).batches[0]);
+    expect(h.rows().map((r) => r.bid)).toEqual([2, null, 3]);
   });
   it('rejects immediate emission with another strategy, and passes errors on', () => {
     const h = harness({ on: 't', strategy: 'nearest', emit: 'immediate' });

@@ -46,8 +46,17 @@ import {
   resolveAsofOptions,
   resolveSpan,
 } from './asof.ts';
-import { batchFrom, columnOf, gatherColumn, KeyEncoder, matchValidity, onValues } from './asof-columns.ts';
+import {
+  batchFrom,
+  columnOf,
+  gatherColumn,
+  KeyEncoder,
+  matchValidity,
+  onRaw,
+  onValues,
+} from './asof-columns.ts';
 import { AsofHistory, droppable, matchRows } from './kernels/asof-state.ts';
+import { int64ToFloat64 } from './kernels/int64.ts';
 
 /** Counters of the streaming join, for metrics and tests. */
 export interface AsofStreamStats {
@@ -122,6 +131,7 @@ class AsofStreamState {
   /** Match buffers, reused: the output batches keep no reference to them. */
   private scratchSlot = new Int32Array(0);
   private scratchRow = new Int32Array(0);
+  private scratchOn = new Float64Array(0);
 
   constructor(
     private readonly r: ResolvedAsof,
@@ -183,7 +193,12 @@ class AsofStreamState {
     const s: RightSlot = { batch: data, acks: b.acks, live: 0, filling: true };
     this.slots[slot] = s;
     if (data.numRows > 0) {
-      const on = onValues(data, this.r.rightOn, 'right');
+      const raw = onRaw(data, this.r.rightOn, 'right');
+      if (raw instanceof BigInt64Array && this.scratchOn.length < raw.length)
+        this.scratchOn = new Float64Array(raw.length);
+      // Right `on` values are copied into the histories, so one buffer serves every batch.
+      const on =
+        raw instanceof BigInt64Array ? int64ToFloat64(raw, this.scratchOn).subarray(0, raw.length) : raw;
       const keys = this.keys?.encode(data, this.r.byRight, 'right');
       const lateness = this.lateness;
       const maxRows = this.maxRows;
