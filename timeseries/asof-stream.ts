@@ -103,6 +103,8 @@ interface PendingLeft {
   on: Float64Array;
   keys: Int32Array | undefined;
   next: number;
+  /** Smallest `on` of the batch: a lower bound on its rows still pending. */
+  min: number;
 }
 
 class AsofStreamState {
@@ -247,15 +249,17 @@ class AsofStreamState {
     const on = data.numRows > 0 ? onValues(data, this.r.leftOn, 'left') : new Float64Array(0);
     const keys = data.numRows > 0 ? this.keys?.encode(data, this.r.byLeft, 'left') : undefined;
     let max = this.maxLeft;
+    let min = Number.POSITIVE_INFINITY;
     let late = 0;
     for (let i = 0; i < on.length; i++) {
       const t = on[i];
       if (t < max - this.lateness) late++;
       if (t > max) max = t;
+      if (t < min) min = t;
     }
     this.maxLeft = max;
     this.stats.lateLeftRows += late;
-    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0 });
+    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min });
     this.pendingRows += on.length;
     this.step();
   }
@@ -384,11 +388,7 @@ class AsofStreamState {
   /** Drop right rows that no pending or future left row can match. */
   private prune(): void {
     let n = this.maxLeft - this.lateness;
-    for (const p of this.pending)
-      for (let i = p.next; i < p.on.length; i++) {
-        const t = p.on[i];
-        if (t < n) n = t;
-      }
+    for (const p of this.pending) if (p.next < p.on.length && p.min < n) n = p.min;
     if (n === Number.NEGATIVE_INFINITY) return;
     const r = this.r;
     for (const h of this.histories) {
