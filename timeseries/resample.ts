@@ -38,11 +38,21 @@
  * - **Input**: the time column must be sorted ascending within each key (an error names the
  *   column, the key and the row) and have no nulls.
  */
-import { DataType, Dictionary, Int32, type Table, TimeUnit, Utf8, type Vector } from 'apache-arrow';
+import {
+  DataType,
+  Dictionary,
+  Int32,
+  makeData,
+  makeVector,
+  type Table,
+  TimeUnit,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from 'apache-arrow';
 import {
   boolVector,
   type Columnar,
-  dictionaryVector,
   float64Column,
   float64Vector,
   float64VectorNaNAsNull,
@@ -231,6 +241,26 @@ export class KeyEncoder {
     return map;
   }
 
+  private readonly dictVectors: { length: number; type: Dictionary<Utf8, Int32>; values: Vector<Utf8> }[] =
+    [];
+
+  /**
+   * Codes of column `j` as a dictionary vector over the stream-level dictionary. The Arrow
+   * dictionary is rebuilt only when it grew, and its id never changes.
+   */
+  keyVector(j: number, codes: Int32Array): Vector {
+    let c = this.dictVectors[j];
+    if (!c || c.length !== this.dicts[j].length) {
+      c = {
+        length: this.dicts[j].length,
+        type: new Dictionary(new Utf8(), new Int32(), this.dictIds[j]),
+        values: vectorFromArray(this.dicts[j], new Utf8()),
+      };
+      this.dictVectors[j] = c;
+    }
+    return makeVector(makeData({ type: c.type, length: codes.length, data: codes, dictionary: c.values }));
+  }
+
   /** The per-column code of composite key `code`. */
   part(code: number, column: number): number {
     return this.parts[code * this.columns.length + column];
@@ -297,7 +327,7 @@ export function barColumns(
   layout.by.forEach((name, j) => {
     const codes = new Int32Array(idx.length);
     for (let i = 0; i < idx.length; i++) codes[i] = keys.part(bars.key[idx[i]], j);
-    cols[name] = dictionaryVector(codes, keys.dicts[j], keys.dictIds[j]);
+    cols[name] = keys.keyVector(j, codes);
   });
   const start = gather(bars.start, idx);
   const end = gather(bars.end, idx);
