@@ -105,6 +105,8 @@ interface PendingLeft {
   next: number;
   /** Smallest `on` of the batch: a lower bound on its rows still pending. */
   min: number;
+  /** Whether `on` is non-decreasing (NaN aside): then the next pending row has the smallest. */
+  sorted: boolean;
 }
 
 class AsofStreamState {
@@ -250,16 +252,20 @@ class AsofStreamState {
     const keys = data.numRows > 0 ? this.keys?.encode(data, this.r.byLeft, 'left') : undefined;
     let max = this.maxLeft;
     let min = Number.POSITIVE_INFINITY;
+    let prev = Number.NEGATIVE_INFINITY;
+    let sorted = true;
     let late = 0;
     for (let i = 0; i < on.length; i++) {
       const t = on[i];
       if (t < max - this.lateness) late++;
       if (t > max) max = t;
       if (t < min) min = t;
+      if (t < prev) sorted = false;
+      if (!Number.isNaN(t)) prev = t;
     }
     this.maxLeft = max;
     this.stats.lateLeftRows += late;
-    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min });
+    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min, sorted });
     this.pendingRows += on.length;
     this.step();
   }
@@ -388,7 +394,15 @@ class AsofStreamState {
   /** Drop right rows that no pending or future left row can match. */
   private prune(): void {
     let n = this.maxLeft - this.lateness;
-    for (const p of this.pending) if (p.next < p.on.length && p.min < n) n = p.min;
+    for (const p of this.pending) {
+      let lo = p.min;
+      if (p.sorted) {
+        let i = p.next;
+        while (i < p.on.length && Number.isNaN(p.on[i])) i++;
+        lo = i < p.on.length ? p.on[i] : Number.POSITIVE_INFINITY;
+      } else if (p.next >= p.on.length) lo = Number.POSITIVE_INFINITY;
+      if (lo < n) n = lo;
+    }
     if (n === Number.NEGATIVE_INFINITY) return;
     const r = this.r;
     for (const h of this.histories) {
