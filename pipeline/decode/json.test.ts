@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { type Dictionary, type RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { type DecodeConfig, type SchemaDecl, zDecode } from '../../config/common.ts';
@@ -536,5 +537,30 @@ describe('JSON decoder: config errors', () => {
     );
     expect(decoder.decode(JSON.stringify({ ts: 1, [odd]: 2 }), () => {})).toBe(1);
     expect(column(decoder.flush(), 'v')).toEqual([2]);
+  });
+});
+
+describe('JSON decoder without code generation', () => {
+  it('falls back to the interpreted row writer where new Function is forbidden', () => {
+    const script = [
+      `import { createJsonDecoder } from ${JSON.stringify(new URL('./json.ts', import.meta.url).href)};`,
+      "const d = createJsonDecoder({ ts: 'timestamp', symbol: 'symbol', p: 'f64' }, { format: 'json', fields: {} });",
+      'const reasons = [];',
+      'const n = d.decode(\'[{"ts":1,"symbol":"A","p":"2.5"},{"ts":2,"p":"x"}]\', (r) => reasons.push(r));',
+      'const b = d.flush();',
+      "console.log(JSON.stringify({ n, reasons, p: b.getChild('p').get(0), symbol: b.getChild('symbol').get(0) }));",
+    ].join('\n');
+    const run = spawnSync(
+      process.execPath,
+      ['--disallow-code-generation-from-strings', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname },
+    );
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({
+      n: 1,
+      reasons: ['row 1: column "p": expected f64 (a number or numeric string), got a non-numeric string'],
+      p: 2.5,
+      symbol: 'A',
+    });
   });
 });

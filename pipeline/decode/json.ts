@@ -33,6 +33,11 @@ import { parseIsoMicros } from './iso8601.ts';
 export interface JsonDecoderOptions {
   /** Rows to size the column arrays for: the batch policy's `count` (default 10 000). */
   capacity?: number;
+  /**
+   * Compile the row writer for the schema (default true; the fast path). Without it, or where the
+   * host forbids code generation from strings, a loop over the columns does the same, slower.
+   */
+  compile?: boolean;
 }
 
 export interface JsonDecoder extends Decoder {
@@ -348,6 +353,92 @@ function compileRowWriter(
   ) as RowWriter;
 }
 
+/**
+ * The same row writer without code generation, for hosts that forbid it
+ * (`--disallow-code-generation-from-strings`): one loop over the columns, slower because every
+ * property read and builder call site then sees all the columns.
+ */
+function interpretRowWriter(
+  cols: readonly Column[],
+  fail: (c: number, v: unknown) => false,
+  missing: (c: number) => false,
+): RowWriter {
+  const pending: (string | null)[] = cols.map(() => null);
+  const symbols = cols.filter((c) => c.kind === K_SYMBOL);
+  return (row, i) => {
+    for (let c = 0; c < cols.length; c++) {
+      const col = cols[c];
+      let v: unknown = inherited(col.key)
+        ? Object.hasOwn(row, col.key)
+          ? row[col.key]
+          : undefined
+        : row[col.key];
+      if (col.rest !== null) v = walk(v, col.rest);
+      if (v === undefined || v === null) {
+        if (col.required) return missing(c);
+        col.builder.setNull(i);
+        pending[c] = null;
+        continue;
+      }
+      switch (col.kind) {
+        case K_F64: {
+          const x = typeof v === 'number' ? v : typeof v === 'string' ? numericString(v) : Number.NaN;
+          if (Number.isNaN(x)) return fail(c, v);
+          (col.builder as F64Builder).set(i, x);
+          break;
+        }
+        case K_TIMESTAMP: {
+          const x = timestampMicros(v, col.unit);
+          if (Number.isNaN(x)) return fail(c, v);
+          (col.builder as TimestampBuilder).set(i, x);
+          break;
+        }
+        case K_SYMBOL:
+          if (typeof v === 'string') pending[c] = v;
+          else if (typeof v === 'number') pending[c] = String(v);
+          else return fail(c, v);
+          break;
+        case K_I64:
+          if (!writeInt64(col.builder as I64Builder, i, v)) return fail(c, v);
+          break;
+        case K_BOOL:
+          if (typeof v === 'boolean') (col.builder as BoolBuilder).set(i, v);
+          else if (v === 1 || v === 'true') (col.builder as BoolBuilder).set(i, true);
+          else if (v === 0 || v === 'false') (col.builder as BoolBuilder).set(i, false);
+          else return fail(c, v);
+          break;
+        default:
+          if (typeof v === 'string') (col.builder as Utf8Builder).set(i, v);
+          else if (typeof v === 'number' || typeof v === 'boolean')
+            (col.builder as Utf8Builder).set(i, String(v));
+          else return fail(c, v);
+      }
+    }
+    for (const col of symbols) {
+      const v = pending[col.index];
+      if (v !== null) (col.builder as SymbolBuilder).set(i, v);
+    }
+    return true;
+  };
+}
+
+/** The compiled row writer, or the interpreted one where code generation is forbidden or off. */
+function rowWriter(
+  cols: readonly Column[],
+  fail: (c: number, v: unknown) => false,
+  missing: (c: number) => false,
+  compile: boolean,
+): RowWriter {
+  if (compile) {
+    try {
+      return compileRowWriter(cols, fail, missing);
+    } catch (e) {
+      if (!(e instanceof EvalError)) throw e;
+    }
+  }
+  return interpretRowWriter(cols, fail, missing);
+}
+
 class JsonDecoderImpl implements JsonDecoder {
   readonly schema: Schema;
   private readonly struct: Struct;
@@ -407,7 +498,7 @@ class JsonDecoderImpl implements JsonDecoder {
       this.cols.push(col);
     }
     this.builders = this.cols.map((c) => c.builder);
-    this.writeRow = compileRowWriter(
+    this.writeRow = rowWriter(
       this.cols,
       (c, v) => {
         this.failure = mismatch(this.cols[c], v);
@@ -417,6 +508,7 @@ class JsonDecoderImpl implements JsonDecoder {
         this.failure = `column "${this.cols[c].name}": missing (required event time)`;
         return false;
       },
+      opts.compile !== false,
     );
     this.capacity = this.minCapacity();
     this.schema = new Schema(this.cols.map((c) => new Field(c.name, c.builder.type, !c.required)));
