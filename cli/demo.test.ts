@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultRegistry } from '../config/default-registry.ts';
 import { formatIssues, lintFiles } from '../config/lint.ts';
 import { Registry } from '../config/registry.ts';
 import { ConsoleSink, consoleSink } from '../connectors/console/index.ts';
 import { register as registerConnectors } from '../connectors/index.ts';
 import { ExchangeSimulator } from '../simulator/index.ts';
-import { registerAsof } from '../timeseries/asof-op.ts';
-import { registerResample } from '../timeseries/resample-op.ts';
-import { registerRolling } from '../timeseries/rolling.ts';
+import { register as registerOperators } from '../timeseries/index.ts';
 import { DEMO_CONFIG } from './demo.ts';
 import type { CliIo } from './io.ts';
 import { runPipelineFile } from './run.ts';
@@ -30,11 +29,8 @@ class Capture {
   }
 }
 
-/** The time-series operators (not yet in the default registry). */
 function withOperators(registry: Registry): Registry {
-  registerAsof(registry);
-  registerResample(registry);
-  registerRolling(registry);
+  registerOperators(registry);
   return registry;
 }
 
@@ -54,7 +50,7 @@ function connectorsWritingTo(out: Capture): Registry {
   return registry;
 }
 
-describe('examples/demo.yaml end to end', () => {
+describe('examples/ingest.yaml end to end', () => {
   let dir: string;
   let sim: ExchangeSimulator | undefined;
   beforeEach(async () => {
@@ -68,8 +64,8 @@ describe('examples/demo.yaml end to end', () => {
 
   it('streams simulator trades and quotes to the console and to Arrow files', async () => {
     sim = await ExchangeSimulator.start({ port: 0, rate: 400, seed: 3 });
-    const config = join(dir, 'demo.yaml');
-    await copyFile(DEMO_CONFIG, config);
+    const config = join(dir, 'ingest.yaml');
+    await copyFile(resolve(import.meta.dirname, '../examples/ingest.yaml'), config);
     const screen = new Capture();
     const stderr = new Capture();
     const io: CliIo = { stdout: new Capture(), stderr, env: {}, cwd: dir, signals: new EventEmitter() };
@@ -104,7 +100,7 @@ describe('examples/demo.yaml end to end', () => {
   });
 });
 
-describe('examples/demo-operators.yaml end to end', () => {
+describe('examples/demo.yaml end to end (the npm start pipeline)', () => {
   let dir: string;
   let sim: ExchangeSimulator | undefined;
   beforeEach(async () => {
@@ -118,8 +114,8 @@ describe('examples/demo-operators.yaml end to end', () => {
 
   it('produces 1 s bars, a rolling VWAP and trades joined with their prevailing quote', async () => {
     sim = await ExchangeSimulator.start({ port: 0, rate: 400, seed: 5 });
-    const config = join(dir, 'demo-operators.yaml');
-    await copyFile(resolve(import.meta.dirname, '../examples/demo-operators.yaml'), config);
+    const config = join(dir, 'demo.yaml');
+    await copyFile(DEMO_CONFIG, config);
     const screen = new Capture();
     const stderr = new Capture();
     const io: CliIo = { stdout: new Capture(), stderr, env: {}, cwd: dir, signals: new EventEmitter() };
@@ -157,10 +153,8 @@ describe('examples/demo-operators.yaml end to end', () => {
 });
 
 describe('shipped example configs (C-5)', () => {
-  it('every file in examples/ lints clean with the connectors and operators registered', () => {
-    const registry = withOperators(new Registry());
-    registerConnectors(registry);
-    const results = lintFiles([resolve(import.meta.dirname, '../examples')], registry, {});
+  it('every file in examples/ lints clean with the default registry', () => {
+    const results = lintFiles([resolve(import.meta.dirname, '../examples')], defaultRegistry(), {});
     expect(results.length).toBeGreaterThanOrEqual(2);
     expect(formatIssues(results)).toBe(`${results.length} files checked, no problems`);
   });
@@ -188,10 +182,8 @@ describe('shipped example configs (C-5)', () => {
     }
   });
 
-  it('examples/demo.yaml lints clean against the built-in connectors', () => {
-    const registry = new Registry();
-    registerConnectors(registry);
-    const results = lintFiles([resolve(import.meta.dirname, '../examples/demo.yaml')], registry, {});
+  it('examples/demo.yaml lints clean against the default registry', () => {
+    const results = lintFiles([DEMO_CONFIG], defaultRegistry(), {});
     expect(formatIssues(results)).toBe('1 file checked, no problems');
   });
 });
