@@ -201,6 +201,27 @@ describe('resampleOhlcvStream: event time and acks', () => {
     ]);
   });
 
+  it('corrects every overlapping window a late row falls in (period > every)', () => {
+    const input = new Subject<Batch>();
+    const out: Batch[] = [];
+    const stats: ResampleStreamStats = { lateDropped: 0, lateCorrected: 0, invalidRows: 0, barsEmitted: 0 };
+    input
+      .pipe(resampleOhlcvStream({ every: '1m', period: '2m', late: 'correct', stats }))
+      .subscribe((b) => out.push(b));
+    for (const sec of [10, 70, 130]) input.next(batch([{ t: T0 + sec * S, sym: 'A', p: sec, s: 1 }]));
+    input.next(batch([{ t: T0 + 50 * S, sym: 'A', p: 50, s: 1 }]));
+    const rows = out
+      .flatMap((b) => plain(b.data))
+      .map((r) => [((r.ts as number) - T0 / 1000) / 1000, r.trades, r.close, r.revision]);
+    expect(rows).toEqual([
+      [-60, 1, 10, 0],
+      [0, 2, 70, 0],
+      [-60, 2, 50, 1],
+      [0, 3, 70, 1],
+    ]);
+    expect(stats.lateCorrected).toBe(1);
+  });
+
   it('emits provisional bars on the interval, then the final bar', () => {
     const clock = virtualClock();
     const input = new Subject<Batch>();
