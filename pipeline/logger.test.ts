@@ -67,4 +67,21 @@ describe('logger', () => {
       big: '2',
     });
   });
+
+  it('masks URL passwords in the message, string fields and error messages (C-6)', () => {
+    const s = sink();
+    const log = createLogger({ stream: s.stream });
+    log.error('cannot connect to amqp://desk:SECRET_CANARY_5@127.0.0.1:5672/', {
+      url: 'kafka://u:SECRET_CANARY_6@127.0.0.1:9092',
+      err: new Error('refused: http://admin:SECRET_CANARY_7@127.0.0.1:9000/exec'),
+      api_key: 'SECRET_CANARY_8',
+    });
+    const line = s.lines.join('');
+    expect(line).not.toContain('SECRET_CANARY');
+    const obj = JSON.parse(line);
+    expect(obj.msg).toBe('cannot connect to amqp://desk:***@127.0.0.1:5672/');
+    expect(obj.url).toBe('kafka://u:***@127.0.0.1:9092');
+    expect(obj.err.message).toBe('refused: http://admin:***@127.0.0.1:9000/exec');
+    expect(obj.api_key).toBe(MASK);
+  });
 });

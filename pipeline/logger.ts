@@ -1,16 +1,17 @@
 /**
  * Structured logging to stderr: one JSON object per line when the stream is not a terminal (for
  * log shippers), a short `time LEVEL msg key=value` line on a terminal. Fields whose name says
- * password, token or secret are masked at any depth, so a slip never prints a credential.
+ * they hold a secret (password, token, secret, key, ...) are masked at any depth, and passwords
+ * inside URLs (`amqp://user:pass@host`) are masked in the message and in every string field, so
+ * a slip never prints a credential.
  */
+import { isSecretField, redactUrl } from '../config/redact.ts';
 import type { Logger } from './types.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Field names whose values are never printed. */
-const SECRET_FIELD = /password|passwd|token|secret/i;
 export const MASK = '***';
 
 export interface LogWriter {
@@ -61,7 +62,8 @@ function build(
   const log = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (LEVEL_RANK[lvl] < min) return;
     const all = fields === undefined ? base : { ...base, ...maskFields(fields) };
-    stream.write(pretty ? textLine(now(), lvl, msg, all) : jsonLine(now(), lvl, msg, all));
+    const text = redactUrl(msg);
+    stream.write(pretty ? textLine(now(), lvl, text, all) : jsonLine(now(), lvl, text, all));
   };
   return {
     level,
@@ -86,15 +88,16 @@ export const silentLogger: StructuredLogger = Object.freeze({
 /** Copy of `fields` with secret-named values masked and errors turned into plain objects. */
 export function maskFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(fields)) out[key] = SECRET_FIELD.test(key) ? MASK : maskValue(fields[key], 0);
+  for (const key of Object.keys(fields)) out[key] = isSecretField(key) ? MASK : maskValue(fields[key], 0);
   return out;
 }
 
 function maskValue(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return redactUrl(v);
   if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? v.toString() : v;
   if (depth > 6) return '[depth]';
   if (v instanceof Error) {
-    const e: Record<string, unknown> = { name: v.name, message: v.message };
+    const e: Record<string, unknown> = { name: v.name, message: redactUrl(v.message) };
     const code = (v as { code?: unknown }).code;
     if (code !== undefined) e.code = code;
     return e;
@@ -103,7 +106,7 @@ function maskValue(v: unknown, depth: number): unknown {
   if (v instanceof Date) return v.toISOString();
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(v)) {
-    out[key] = SECRET_FIELD.test(key) ? MASK : maskValue((v as Record<string, unknown>)[key], depth + 1);
+    out[key] = isSecretField(key) ? MASK : maskValue((v as Record<string, unknown>)[key], depth + 1);
   }
   return out;
 }
