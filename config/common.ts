@@ -11,7 +11,7 @@ export const zDurationMs = z
   .describe('A duration such as 100ms, 5s, 1m30s')
   .transform((text, ctx) => {
     const d = parseDuration(text);
-    if (!d || d.months !== 0) {
+    if (d?.months !== 0) {
       ctx.addIssue({ code: 'custom', message: 'expected a duration such as 100ms, 5s or 1m' });
       return z.NEVER;
     }
