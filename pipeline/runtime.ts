@@ -197,6 +197,26 @@ class AckTracker {
 }
 
 /** A source's ack handle, tracked from emit until ack or nack. */
+/**
+ * The source's envelope with the runtime's tracked ack in place of its own. `position` stays
+ * lazy: sources build that text only when a dead letter or a log line reads it.
+ */
+class TrackedEnvelope implements Envelope {
+  constructor(
+    private readonly inner: Envelope,
+    readonly ack: AckHandle,
+  ) {}
+  get payload(): string | Uint8Array {
+    return this.inner.payload;
+  }
+  get receivedAt(): number {
+    return this.inner.receivedAt;
+  }
+  get position(): string {
+    return this.inner.position;
+  }
+}
+
 class TrackedAck implements AckHandle {
   prev: TrackedAck | undefined;
   next: TrackedAck | undefined;
@@ -784,7 +804,7 @@ class PipelineRuntime implements Pipeline {
       ack.nack(new QueueFullError(`${rt.name}: queue full, message dropped`));
       return;
     }
-    rt.batcher.push({ payload: env.payload, receivedAt: env.receivedAt, ack, position: env.position });
+    rt.batcher.push(new TrackedEnvelope(env, ack));
     rt.queue.check();
   }
 
