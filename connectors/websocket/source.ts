@@ -495,10 +495,10 @@ batch: { count: 10000, bytes: 4MiB, period: 100ms }
     },
     {
       title: 'Authenticated feed with an app-level ping and a tighter reconnect',
-      yaml: `url: \${FEED_URL}
-headers: { X-Api-Key: \${FEED_KEY} }
+      yaml: `url: wss://127.0.0.1:8443/ws
+headers: { X-Api-Key: "\${FEED_KEY}" }
 open_messages:
-  - { op: auth, key: \${FEED_KEY} }
+  - { op: auth, key: "\${FEED_KEY}" }
   - { op: subscribe, channel: quotes, symbols: ['*'] }
 heartbeat: { interval: 5s, timeout: 3s, message: { op: ping } }
 reconnect: { base: 200ms, cap: 10s }
