@@ -29,7 +29,6 @@ export { SourceQueue } from './queue.ts';
 export {
   createPipeline,
   type DecoderFactory,
-  formatStatus,
   jsonDecoderFactory,
   type Pipeline,
   type PipelineOptions,

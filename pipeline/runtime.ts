@@ -958,24 +958,3 @@ class PipelineRuntime implements Pipeline {
     await Promise.all(this.writers.map((w) => w.closed));
   }
 }
-
-/** One line for a terminal status display: per source rate, queue, gaps, drops; per sink writes. */
-export function formatStatus(s: PipelineStatus): string {
-  const parts: string[] = [];
-  for (const src of s.sources) {
-    parts.push(
-      `${src.name}${src.connected ? '' : ' (down)'} ${formatRate(src.rowsPerSec)} rows/s q=${src.queueRows}` +
-        `${src.paused ? ' paused' : ''} gaps=${src.gaps} drops=${src.drops} dlq=${src.deadLettered}`,
-    );
-  }
-  for (const k of s.sinks) {
-    parts.push(`${k.name} ${k.batches} batches ${k.rows} rows${k.failures ? ` failed=${k.failures}` : ''}`);
-  }
-  return `${s.state}${s.fatal ? ` (${s.fatal})` : ''} | ${parts.join(' | ')}`;
-}
-
-function formatRate(r: number): string {
-  if (r >= 1e6) return `${(r / 1e6).toFixed(1)}M`;
-  if (r >= 1e3) return `${(r / 1e3).toFixed(1)}k`;
-  return r.toFixed(0);
-}
