@@ -225,26 +225,49 @@ function resetCol(o: number): string {
   return `a[${o + SUM}] = 0; a[${o + SUM + 1}] = 0; a[${o + S1}] = 0; a[${o + S1 + 1}] = 0; a[${o + S2}] = 0; a[${o + S2 + 1}] = 0;`;
 }
 
-/** Source that aggregates the stored row with sequence `q` (in scope: s, m, a = s.acc). */
+/**
+ * The row loop keeps the key's accumulators in locals: slot `o` of `s.acc` is `A{o}` (loaded after
+ * the state lookup, stored back once per row), the ring arrays are `TS`, `V{slot}`, and the ring
+ * positions are `head`, `mid`, `tail`. Same operations in the same order as `kadd` on the array.
+ */
+const acc = (o: number): string => `A${o}`;
+
+/** Source of `kadd(a, o, x)` on the locals `A{o}`, `A{o + 1}` (bit-for-bit the same operations). */
+function kaddL(o: number, x: string): string {
+  return `{ const x_ = ${x}; const s_ = ${acc(o)}; const t_ = s_ + x_; const bp = t_ - s_; ${acc(o + 1)} += s_ - (t_ - bp) + (x_ - bp); ${acc(o)} = t_; }`;
+}
+
+/** Source zeroing the sums of a column track (the plain sum only where it is tracked). */
+function resetColL(t: ColTrack): string {
+  const o = t.acc;
+  const slots = t.sum ? [SUM, SUM + 1, S1, S1 + 1, S2, S2 + 1] : [S1, S1 + 1, S2, S2 + 1];
+  return slots.map((d) => `${acc(o + d)} = 0;`).join(' ');
+}
+
+/**
+ * Source that aggregates the stored row with sequence `q` (in scope: s, m, TS, V{slot}, A{o}); the
+ * row just stored (`q` itself) is read as `x{slot}` (the values the loop has just read).
+ */
 function genAdd(p: Plan, q: string): string {
   const out: string[] = [];
+  const val = (slot: number) => (q === 'q' ? `x${slot}` : `V${slot}[${q} & m]`);
   for (const t of p.cols) {
     const o = t.acc;
     const b: string[] = [
-      `{ const x = s.v${t.slot}[${q} & m]; if (x === x) {`,
-      `const nn = a[${o + N}] + 1; a[${o + N}] = nn;`,
+      `{ const x = ${val(t.slot)}; if (x === x) {`,
+      `const nn = ${acc(o + N)} + 1; ${acc(o + N)} = nn;`,
     ];
-    if (t.sum) b.push(`kadd(a, ${o + SUM}, x);`);
+    if (t.sum) b.push(kaddL(o + SUM, 'x'));
     if (t.variance)
       b.push(
-        `if (nn === 1) { a[${o + K}] = x; a[${o + S1}] = 0; a[${o + S1 + 1}] = 0; a[${o + S2}] = 0; a[${o + S2 + 1}] = 0; }`,
-        `else { const d = x - a[${o + K}]; kadd(a, ${o + S1}, d); kadd(a, ${o + S2}, d * d); }`,
+        `if (nn === 1) { ${acc(o + K)} = x; ${acc(o + S1)} = 0; ${acc(o + S1 + 1)} = 0; ${acc(o + S2)} = 0; ${acc(o + S2 + 1)} = 0; }`,
+        `else { const d = x - ${acc(o + K)}; ${kaddL(o + S1, 'd')} ${kaddL(o + S2, 'd * d')} }`,
       );
     for (const d of [t.minDq, t.maxDq]) {
       if (d < 0) continue;
       const cmp = p.deques[d].max ? '<=' : '>=';
       b.push(
-        `{ const dq = s.dq${d}; const vv = s.v${t.slot}; const h = s.dqH${d}; let e = s.dqT${d};`,
+        `{ const dq = s.dq${d}; const vv = V${t.slot}; const h = s.dqH${d}; let e = s.dqT${d};`,
         `while (e > h && vv[dq[(e - 1) & m] & m] ${cmp} x) e--; dq[e & m] = ${q}; s.dqT${d} = e + 1; }`,
       );
     }
@@ -254,8 +277,8 @@ function genAdd(p: Plan, q: string): string {
   for (const v of p.vwaps) {
     const o = v.acc;
     out.push(
-      `{ const pr = s.v${v.priceSlot}[${q} & m]; const sz = s.v${v.sizeSlot}[${q} & m];`,
-      `if (pr === pr && sz === sz) { a[${o + N}] += 1; kadd(a, ${o + PS}, pr * sz); kadd(a, ${o + SZ}, sz); } }`,
+      `{ const pr = ${val(v.priceSlot)}; const sz = ${val(v.sizeSlot)};`,
+      `if (pr === pr && sz === sz) { ${acc(o + N)} += 1; ${kaddL(o + PS, 'pr * sz')} ${kaddL(o + SZ, 'sz')} } }`,
     );
   }
   return out.join('\n');
@@ -263,18 +286,18 @@ function genAdd(p: Plan, q: string): string {
 
 /** Source that removes the oldest aggregated row, sequence `q`. */
 function genEvict(p: Plan, q: string): string {
-  const out: string[] = ['s.evicted++;'];
+  const out: string[] = ['evicted++;'];
   for (const t of p.cols) {
     const o = t.acc;
     const b: string[] = [
-      `{ const x = s.v${t.slot}[${q} & m]; if (x === x) {`,
-      `const nn = a[${o + N}] - 1; a[${o + N}] = nn;`,
+      `{ const x = V${t.slot}[${q} & m]; if (x === x) {`,
+      `const nn = ${acc(o + N)} - 1; ${acc(o + N)} = nn;`,
     ];
     const upd: string[] = [];
-    if (t.sum) upd.push(`kadd(a, ${o + SUM}, -x);`);
+    if (t.sum) upd.push(kaddL(o + SUM, '-x'));
     if (t.variance)
-      upd.push(`const d = x - a[${o + K}]; kadd(a, ${o + S1}, -d); kadd(a, ${o + S2}, -d * d);`);
-    if (upd.length > 0) b.push(`if (nn === 0) { ${resetCol(o)} } else { ${upd.join(' ')} }`);
+      upd.push(`const d = x - ${acc(o + K)}; ${kaddL(o + S1, '-d')} ${kaddL(o + S2, '-d * d')}`);
+    if (upd.length > 0) b.push(`if (nn === 0) { ${resetColL(t)} } else { ${upd.join(' ')} }`);
     for (const d of [t.minDq, t.maxDq]) {
       if (d < 0) continue;
       b.push(`if (s.dqH${d} < s.dqT${d} && s.dq${d}[s.dqH${d} & m] === ${q}) s.dqH${d}++;`);
@@ -285,10 +308,10 @@ function genEvict(p: Plan, q: string): string {
   for (const v of p.vwaps) {
     const o = v.acc;
     out.push(
-      `{ const pr = s.v${v.priceSlot}[${q} & m]; const sz = s.v${v.sizeSlot}[${q} & m];`,
-      `if (pr === pr && sz === sz) { const nn = a[${o + N}] - 1; a[${o + N}] = nn;`,
-      `if (nn === 0) { a[${o + PS}] = 0; a[${o + PS + 1}] = 0; a[${o + SZ}] = 0; a[${o + SZ + 1}] = 0; }`,
-      `else { kadd(a, ${o + PS}, -pr * sz); kadd(a, ${o + SZ}, -sz); } } }`,
+      `{ const pr = V${v.priceSlot}[${q} & m]; const sz = V${v.sizeSlot}[${q} & m];`,
+      `if (pr === pr && sz === sz) { const nn = ${acc(o + N)} - 1; ${acc(o + N)} = nn;`,
+      `if (nn === 0) { ${acc(o + PS)} = 0; ${acc(o + PS + 1)} = 0; ${acc(o + SZ)} = 0; ${acc(o + SZ + 1)} = 0; }`,
+      `else { ${kaddL(o + PS, '-pr * sz')} ${kaddL(o + SZ, '-sz')} } } }`,
     );
   }
   return out.join('\n');
@@ -327,37 +350,37 @@ function genOutput(p: Plan, g: KernelAgg, a: number, track: number): string {
   const atLeast = (min: number) => Math.max(g.minPeriods, min);
   if (g.agg === 'ewm_mean') {
     const o = p.ewms[track].acc;
-    return `${dst} = a[${o + EWM_SEEN}] >= ${atLeast(1)} ? a[${o}] : NaN;`;
+    return `${dst} = ${acc(o + EWM_SEEN)} >= ${atLeast(1)} ? ${acc(o)} : NaN;`;
   }
   if (g.agg === 'vwap') {
     const o = p.vwaps[track].acc;
-    return `{ const den = a[${o + SZ}] + a[${o + SZ + 1}]; ${dst} = a[${o + N}] >= ${atLeast(1)} && den !== 0 ? (a[${o + PS}] + a[${o + PS + 1}]) / den : NaN; }`;
+    return `{ const den = ${acc(o + SZ)} + ${acc(o + SZ + 1)}; ${dst} = ${acc(o + N)} >= ${atLeast(1)} && den !== 0 ? (${acc(o + PS)} + ${acc(o + PS + 1)}) / den : NaN; }`;
   }
-  if (track < 0) return `{ const r = s.mid - s.head; ${dst} = r >= ${g.minPeriods} ? r : NaN; }`;
+  if (track < 0) return `{ const r = mid - head; ${dst} = r >= ${g.minPeriods} ? r : NaN; }`;
   const t = p.cols[track];
   const o = t.acc;
-  const cnt = `a[${o + N}]`;
+  const cnt = acc(o + N);
   switch (g.agg) {
     case 'count':
       return `${dst} = ${cnt} >= ${g.minPeriods} ? ${cnt} : NaN;`;
     case 'sum':
       if (t.pivotSum)
-        return `${dst} = ${cnt} >= ${atLeast(1)} ? a[${o + K}] * ${cnt} + (a[${o + S1}] + a[${o + S1 + 1}]) : NaN;`;
-      return `${dst} = ${cnt} >= ${atLeast(1)} ? a[${o + SUM}] + a[${o + SUM + 1}] : NaN;`;
+        return `${dst} = ${cnt} >= ${atLeast(1)} ? ${acc(o + K)} * ${cnt} + (${acc(o + S1)} + ${acc(o + S1 + 1)}) : NaN;`;
+      return `${dst} = ${cnt} >= ${atLeast(1)} ? ${acc(o + SUM)} + ${acc(o + SUM + 1)} : NaN;`;
     case 'mean':
       if (t.pivotSum)
-        return `${dst} = ${cnt} >= ${atLeast(1)} ? a[${o + K}] + (a[${o + S1}] + a[${o + S1 + 1}]) / ${cnt} : NaN;`;
-      return `${dst} = ${cnt} >= ${atLeast(1)} ? (a[${o + SUM}] + a[${o + SUM + 1}]) / ${cnt} : NaN;`;
+        return `${dst} = ${cnt} >= ${atLeast(1)} ? ${acc(o + K)} + (${acc(o + S1)} + ${acc(o + S1 + 1)}) / ${cnt} : NaN;`;
+      return `${dst} = ${cnt} >= ${atLeast(1)} ? (${acc(o + SUM)} + ${acc(o + SUM + 1)}) / ${cnt} : NaN;`;
     case 'min':
     case 'max': {
       const d = g.agg === 'min' ? t.minDq : t.maxDq;
-      return `${dst} = ${cnt} >= ${atLeast(1)} ? s.v${t.slot}[s.dq${d}[s.dqH${d} & m] & m] : NaN;`;
+      return `${dst} = ${cnt} >= ${atLeast(1)} ? V${t.slot}[s.dq${d}[s.dqH${d} & m] & m] : NaN;`;
     }
     default: {
       const root = g.agg === 'std' ? 'Math.sqrt' : '';
       return (
-        `if (${cnt} >= ${atLeast(2)}) { const c = ${cnt}; const s1 = a[${o + S1}] + a[${o + S1 + 1}];` +
-        ` let v = (a[${o + S2}] + a[${o + S2 + 1}] - (s1 * s1) / c) / (c - 1); if (v < 0) v = 0; ${dst} = ${root}(v); }` +
+        `if (${cnt} >= ${atLeast(2)}) { const c = ${cnt}; const s1 = ${acc(o + S1)} + ${acc(o + S1 + 1)};` +
+        ` let v = (${acc(o + S2)} + ${acc(o + S2 + 1)} - (s1 * s1) / c) / (c - 1); if (v < 0) v = 0; ${dst} = ${root}(v); }` +
         ` else ${dst} = NaN;`
       );
     }
@@ -394,37 +417,55 @@ function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int
       : 'if (!(t >= s.lastTs)) return i;',
     's.lastTs = t;',
     'if (s.tail - s.head > s.mask) grow(s);',
-    'const m = s.mask; const a = s.acc; const q = s.tail++;',
-    's.ts[q & m] = t;',
+    'const m = s.mask; const a = s.acc; const TS = s.ts;',
+    'let head = s.head; let mid = s.mid; let tail = s.tail; let evicted = s.evicted;',
   );
-  for (let j = 0; j < opts.inputs; j++)
-    if (p.slotOf[j] >= 0) lines.push(`s.v${p.slotOf[j]}[q & m] = c${j}[i];`);
+  for (let sl = 0; sl < p.slots; sl++) lines.push(`const V${sl} = s.v${sl};`);
+  const loadAt = lines.push('') - 1;
+  lines.push('const q = tail++;', 'TS[q & m] = t;');
+  for (let j = 0; j < opts.inputs; j++) {
+    const sl = p.slotOf[j];
+    if (sl >= 0) lines.push(`const x${sl} = c${j}[i]; V${sl}[q & m] = x${sl};`);
+  }
   if (w.kind === 'time') {
     const leftClosed = w.closed === 'left' || w.closed === 'both';
     const rightClosed = w.closed === 'right' || w.closed === 'both';
-    if (rightClosed) lines.push(genAdd(p, 'q'), 's.mid = s.tail;');
-    else lines.push(`while (s.mid < q && s.ts[s.mid & m] < t) { const r = s.mid++; ${genAdd(p, 'r')} }`);
+    if (rightClosed) lines.push(genAdd(p, 'q'), 'mid = tail;');
+    else lines.push(`while (mid < q && TS[mid & m] < t) { const r = mid++; ${genAdd(p, 'r')} }`);
     lines.push(
       `const lo = t - ${w.periodUs};`,
-      `while (s.head < s.mid && s.ts[s.head & m] ${leftClosed ? '<' : '<='} lo) { const r = s.head++; ${genEvict(p, 'r')} }`,
+      `while (head < mid && TS[head & m] ${leftClosed ? '<' : '<='} lo) { const r = head++; ${genEvict(p, 'r')} }`,
     );
   } else {
     lines.push(
       genAdd(p, 'q'),
-      's.mid = s.tail;',
-      `while (s.tail - s.head > ${w.rows}) { const r = s.head++; ${genEvict(p, 'r')} }`,
+      'mid = tail;',
+      `while (tail - head > ${w.rows}) { const r = head++; ${genEvict(p, 'r')} }`,
     );
   }
-  lines.push(`if (s.evicted > ${RECOMPUTE_BASE} + ${RECOMPUTE_FACTOR} * (s.mid - s.head)) recompute(s);`);
+  lines.push('s.head = head; s.mid = mid; s.tail = tail;');
+  const recomputeAt = lines.push('') - 1;
+  lines.push('s.evicted = evicted;');
   for (const e of p.ewms) {
     const o = e.acc;
     lines.push(
-      `{ const x = c${e.input}[i]; if (x === x) { const seen = a[${o + EWM_SEEN}];`,
-      `if (seen === 0) a[${o}] = x; else a[${o}] += (1 - Math.exp((-Math.LN2 * (t - a[${o + EWM_LAST}])) / ${opts.halfLifeUs})) * (x - a[${o}]);`,
-      `a[${o + EWM_LAST}] = t; a[${o + EWM_SEEN}] = seen + 1; } }`,
+      `{ const x = c${e.input}[i]; if (x === x) { const seen = ${acc(o + EWM_SEEN)};`,
+      `if (seen === 0) ${acc(o)} = x; else ${acc(o)} += (1 - Math.exp((-Math.LN2 * (t - ${acc(o + EWM_LAST)})) / ${opts.halfLifeUs})) * (x - ${acc(o)});`,
+      `${acc(o + EWM_LAST)} = t; ${acc(o + EWM_SEEN)} = seen + 1; } }`,
     );
   }
+  const storeAt = lines.push('') - 1;
   for (let a = 0; a < opts.aggs.length; a++) lines.push(genOutput(p, opts.aggs[a], a, aggTrack[a]));
+  // Load and store back only the accumulator slots the loop uses.
+  const used = new Set<number>();
+  for (const l of lines) for (const x of l.matchAll(/\bA(\d+)\b/g)) used.add(Number(x[1]));
+  const slots = [...used].sort((x, y) => x - y);
+  const load = slots.map((o) => `${acc(o)} = a[${o}];`).join(' ');
+  const store = slots.map((o) => `a[${o}] = ${acc(o)};`).join(' ');
+  if (slots.length > 0) lines[loadAt] = `let ${slots.map((o) => `${acc(o)} = a[${o}]`).join(', ')};`;
+  lines[recomputeAt] =
+    `if (evicted > ${RECOMPUTE_BASE} + ${RECOMPUTE_FACTOR} * (mid - head)) { ${store} recompute(s); evicted = 0; ${load} }`;
+  lines[storeAt] = store;
   lines.push('}', 'return -1;', '}');
   return lines.join('\n');
 }
