@@ -255,26 +255,35 @@ function sameFields(a: Schema, b: Schema): boolean {
   return a.fields.every((f, i) => f.name === b.fields[i].name && String(f.type) === String(b.fields[i].type));
 }
 
-/** Arrow data for a slice of an output column: NaN becomes null (one pass, a byte at a time). */
+/**
+ * Arrow data for a slice of an output column: NaN becomes null. One pass that only tests each
+ * value; the validity bitmap is allocated (all valid) at the first NaN, so a column without nulls
+ * gets none.
+ */
 function outputData(values: Float64Array, integer: boolean): Data {
   const n = values.length;
   let nullCount = 0;
-  const bitmap = new Uint8Array((n + 7) >> 3);
-  for (let b = 0, base = 0; base < n; b++, base += 8) {
-    const end = Math.min(base + 8, n);
-    let byte = 0;
-    for (let i = base; i < end; i++) {
-      if (Number.isNaN(values[i])) nullCount++;
-      else byte |= 1 << (i - base);
+  let nullBitmap: Uint8Array | undefined;
+  for (let i = 0; i < n; i++) {
+    const x = values[i];
+    if (x !== x) {
+      if (nullBitmap === undefined) nullBitmap = allValid(n);
+      nullBitmap[i >> 3] &= ~(1 << (i & 7));
+      nullCount++;
     }
-    bitmap[b] = byte;
   }
-  const nullBitmap = nullCount > 0 ? bitmap : undefined;
   if (integer) {
     const data = float64ToInt64(values);
     return makeData({ type: new Int64(), length: n, data, nullBitmap, nullCount });
   }
   return makeData({ type: new Float64(), length: n, data: values, nullBitmap, nullCount });
+}
+
+/** A validity bitmap of n valid rows (the bits past n are 0). */
+function allValid(n: number): Uint8Array {
+  const bitmap = new Uint8Array((n + 7) >> 3).fill(0xff);
+  if (n & 7) bitmap[n >> 3] = (1 << (n & 7)) - 1;
+  return bitmap;
 }
 
 /** One input record batch plus its slice [offset, offset + numRows) of the outputs. */
