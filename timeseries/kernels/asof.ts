@@ -355,10 +355,13 @@ function checkOptions(nLeft: number, nRight: number, opts: AsofKernelOptions): v
 }
 
 const TWO_32 = 4294967296;
+const TWO_53 = 2 ** 53;
 
 /**
  * {@link mergeBackward} over int64 values given as little-endian 32-bit word pairs
  * (value = hi * 2^32 + lo, exact below 2^53). Returns false when either side is not in global order.
+ * The inner loop only moves the right cursor: each right value is read once and compared with the
+ * one before it (that is the right sortedness check); the key test is left out when unkeyed.
  */
 function mergeBackwardWords(
   left: Int32Array,
@@ -375,30 +378,42 @@ function mergeBackwardWords(
   const nr = right.length >> 1;
   let j = 0;
   let prevL = Number.NEGATIVE_INFINITY;
-  let prevR = Number.NEGATIVE_INFINITY;
+  // The next right value, +Infinity past the end.
   let r = nr > 0 ? right[1] * TWO_32 + (right[0] >>> 0) : Number.POSITIVE_INFINITY;
   for (let i = 0; i < nl; i++) {
     const l = left[2 * i + 1] * TWO_32 + (left[2 * i] >>> 0);
     if (l < prevL) return false;
     prevL = l;
-    while (r <= l) {
-      if (r < prevR) return false;
-      prevR = r;
-      if (!allowEq && r === l) break;
-      const k = rk ? rk[j] : 0;
-      if (k >= 0) last[k] = j;
-      j++;
-      r = j < nr ? right[2 * j + 1] * TWO_32 + (right[2 * j] >>> 0) : Number.POSITIVE_INFINITY;
+    // Values are integers: `r < l` is `r <= l - 1` while that is exact (else the float path).
+    let lim = l;
+    if (!allowEq) {
+      if (!(Math.abs(l) < TWO_53)) return false;
+      lim = l - 1;
     }
-    const k = lk ? lk[i] : 0;
+    while (r <= lim) {
+      if (rk === undefined) last[0] = j;
+      else {
+        const k = rk[j];
+        if (k >= 0) last[k] = j;
+      }
+      if (++j === nr) {
+        r = Number.POSITIVE_INFINITY;
+        break;
+      }
+      const next = right[2 * j + 1] * TWO_32 + (right[2 * j] >>> 0);
+      if (next < r) return false;
+      r = next;
+    }
+    const k = lk === undefined ? 0 : lk[i];
     const m = k >= 0 && k < nKeys ? last[k] : -1;
     out[i] = m >= 0 && l - (right[2 * m + 1] * TWO_32 + (right[2 * m] >>> 0)) <= tol ? m : -1;
   }
-  for (; j < nr; j++) {
-    const v = right[2 * j + 1] * TWO_32 + (right[2 * j] >>> 0);
-    if (v < prevR) return false;
-    prevR = v;
-  }
+  for (let p = j + 1; p < nr; p++)
+    if (
+      right[2 * p + 1] * TWO_32 + (right[2 * p] >>> 0) <
+      right[2 * p - 1] * TWO_32 + (right[2 * p - 2] >>> 0)
+    )
+      return false;
   return true;
 }
 
