@@ -226,6 +226,28 @@ export interface PushOptions {
 
 const NONE = Number.NaN;
 const TWO_32 = 4294967296;
+const BITS_F64 = new Float64Array(1);
+const BITS_I32 = new Int32Array(BITS_F64.buffer);
+
+/**
+ * An int64 µs time `v` (integral, 0 <= v < 2^53) as the float64 with the same bits. For
+ * non-negative int64 values that map is monotonic (IEEE-754 orders non-negative doubles like their
+ * bit patterns, denormals included), so in-window and in-order checks can compare the int64 column
+ * read through a Float64Array view: one load per row and no int → float conversion.
+ */
+function timeBits(v: number): number {
+  const hi = Math.floor(v / TWO_32);
+  BITS_I32[0] = (v - hi * TWO_32) | 0;
+  BITS_I32[1] = hi | 0;
+  return BITS_F64[0];
+}
+
+/** Inverse of {@link timeBits}. */
+function bitsTime(b: number): number {
+  BITS_F64[0] = b;
+  return BITS_I32[1] * TWO_32 + (BITS_I32[0] >>> 0);
+}
+
 /** Layout of a current-window record (stride REC = 16 float64s). */
 const REC = 16;
 const END = 0;
@@ -242,6 +264,14 @@ const FIRST = 10;
 const WIN = 11;
 const TAG = 12;
 const PROV_N = 13;
+/**
+ * The int64 µs path compares times as the raw bits of the int64 read as a float64 (see
+ * {@link timeBits}): LIM_BITS is the window's exclusive limit and LAST_BITS the last time, in that
+ * form. LIM_BITS is NaN when there is no current window and -Infinity when the window starts before
+ * 1970 (such windows take the slow path).
+ */
+const LIM_BITS = 14;
+const LAST_BITS = 15;
 const ABSORBED = 0;
 const LATE_CORRECTED = 1;
 const LATE_DROPPED = 2;
@@ -349,6 +379,7 @@ export class ResampleEngine {
       cur[b + START] = NONE;
       cur[b + WIN] = NONE;
       cur[b + LAST] = Number.NEGATIVE_INFINITY;
+      cur[b + LIM_BITS] = NONE;
     }
     this.cur = cur;
     const lt = new Float64Array(cap).fill(Number.NEGATIVE_INFINITY);
@@ -498,23 +529,42 @@ export class ResampleEngine {
     }
     const cur = this.cur;
     const base = o.rowBase ?? 0;
-    let i = 0;
-    while (i < n) {
-      i = keys
-        ? fastRunBatchWords(cur, words, keys, price, size, i, n, this.loIncl)
-        : fastRunBatchWordsOneKey(cur, words, price, size, i, n, this.loIncl);
-      if (i >= n) break;
-      const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
-      const p = price[i];
-      const key = keys ? keys[i] : 0;
-      if (Number.isNaN(p)) this.invalidRows++;
-      else {
-        const last = cur[(key << 4) + LAST];
-        if (this.batch && t < last) throw new UnsortedInputError(base + i, key, t, last);
-        this.slowRow(key, t, p, size[i], o.tag ?? 0);
+    const src = (words.byteOffset & 7) === 0 ? words : words.slice();
+    const bits = new Float64Array(src.buffer, src.byteOffset, n);
+    // LAST_BITS mirrors LAST while the bits loop runs (it updates only LAST_BITS).
+    for (let key = 0; key < this.keyCap; key++)
+      if (cur[(key << 4) + LIM_BITS] > 0) cur[(key << 4) + LAST_BITS] = timeBits(cur[(key << 4) + LAST]);
+    try {
+      let i = 0;
+      while (i < n) {
+        i = keys
+          ? fastRunBits(cur, bits, keys, price, size, i, n)
+          : fastRunBitsOneKey(cur, bits, price, size, i, n);
+        if (i >= n) break;
+        const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+        const p = price[i];
+        const key = keys ? keys[i] : 0;
+        this.syncLast(key);
+        const b = key << 4;
+        const last = cur[b + LAST];
+        if (Number.isNaN(p)) this.invalidRows++;
+        else if ((this.loIncl ? t < cur[b + END] : t <= cur[b + END]) && t >= last)
+          this.addInOrder(key, t, p, size[i]); // a window the bits loop leaves alone (before 1970)
+        else {
+          if (this.batch && t < last) throw new UnsortedInputError(base + i, key, t, last);
+          this.slowRow(key, t, p, size[i], o.tag ?? 0);
+        }
+        i++;
       }
-      i++;
+    } finally {
+      for (let key = 0; key < this.keyCap; key++) this.syncLast(key);
     }
+  }
+
+  /** LAST from LAST_BITS, for a key whose window the bits loop may have advanced. */
+  private syncLast(key: number): void {
+    const b = key << 4;
+    if (this.cur[b + LIM_BITS] > 0) this.cur[b + LAST] = bitsTime(this.cur[b + LAST_BITS]);
   }
 
   /**
@@ -569,6 +619,21 @@ export class ResampleEngine {
     else if (r === LATE_CORRECTED) this.lateCorrected++;
   }
 
+  /** An in-order row of the current window (what the fast loops do). */
+  private addInOrder(key: number, t: number, p: number, s: number): void {
+    const c = this.cur;
+    const b = key << 4;
+    if (p > c[b + HIGH]) c[b + HIGH] = p;
+    else if (p < c[b + LOW]) c[b + LOW] = p;
+    c[b + CLOSE] = p;
+    c[b + LAST] = t;
+    c[b + COUNT]++;
+    if (!Number.isNaN(s)) {
+      c[b + VOL] += s;
+      c[b + PV] += p * s;
+    }
+  }
+
   /** A row of the current window older than its last row (stream mode, within the lateness). */
   private addOutOfOrder(key: number, t: number, p: number, s: number): void {
     const c = this.cur;
@@ -610,6 +675,10 @@ export class ResampleEngine {
     this.cur[(key << 4) + LAST] = t;
     this.cur[(key << 4) + TAG] = tag;
     this.cur[(key << 4) + PROV_N] = 0;
+    const lim = this.loIncl ? Math.ceil(end) : Math.floor(end) + 1;
+    const bits = start >= 0 && lim <= Number.MAX_SAFE_INTEGER;
+    this.cur[(key << 4) + LIM_BITS] = bits ? timeBits(lim) : Number.NEGATIVE_INFINITY;
+    this.cur[(key << 4) + LAST_BITS] = bits ? timeBits(t) : 0;
   }
 
   private currentAsAgg(key: number): Agg {
@@ -633,6 +702,7 @@ export class ResampleEngine {
     this.cur[(key << 4) + WIN] = NONE;
     this.cur[(key << 4) + START] = NONE;
     this.cur[(key << 4) + END] = NONE;
+    this.cur[(key << 4) + LIM_BITS] = NONE;
     return a;
   }
 
@@ -884,6 +954,7 @@ export class ResampleEngine {
     this.cur[(key << 4) + WIN] = NONE;
     this.cur[(key << 4) + START] = NONE;
     this.cur[(key << 4) + END] = NONE;
+    this.cur[(key << 4) + LIM_BITS] = NONE;
   }
 
   private emitAgg(key: number, a: Agg): void {
@@ -1045,30 +1116,31 @@ function fastRunBatch(
   return to;
 }
 
-/** {@link fastRunBatch} reading int64 µs times from their 32-bit words. */
-function fastRunBatchWords(
+/**
+ * {@link fastRunBatch} over int64 µs times read as float64 bits (see {@link timeBits}), against
+ * the window's LIM_BITS and LAST_BITS.
+ */
+function fastRunBits(
   cur: number[],
-  words: Int32Array,
+  bits: Float64Array,
   keys: Int32Array,
   price: Float64Array,
   size: Float64Array,
   from: number,
   to: number,
-  loIncl: boolean,
 ): number {
   for (let i = from; i < to; i++) {
-    const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+    const t = bits[i];
     const p = price[i];
     const b = keys[i] << 4;
-    const ce = cur[b + END];
-    if (!((loIncl ? t < ce : t <= ce) && t >= cur[b + LAST]) || Number.isNaN(p)) return i;
+    if (!(t < cur[b + LIM_BITS] && t >= cur[b + LAST_BITS]) || p !== p) return i;
     if (p > cur[b + HIGH]) cur[b + HIGH] = p;
     else if (p < cur[b + LOW]) cur[b + LOW] = p;
     cur[b + CLOSE] = p;
-    cur[b + LAST] = t;
+    cur[b + LAST_BITS] = t;
     cur[b + COUNT]++;
     const s = size[i];
-    if (!Number.isNaN(s)) {
+    if (s === s) {
       cur[b + VOL] += s;
       cur[b + PV] += p * s;
     }
@@ -1076,28 +1148,26 @@ function fastRunBatchWords(
   return to;
 }
 
-/** {@link fastRunBatchWords} without a key column. */
-function fastRunBatchWordsOneKey(
+/** {@link fastRunBits} without a key column. */
+function fastRunBitsOneKey(
   cur: number[],
-  words: Int32Array,
+  bits: Float64Array,
   price: Float64Array,
   size: Float64Array,
   from: number,
   to: number,
-  loIncl: boolean,
 ): number {
   for (let i = from; i < to; i++) {
-    const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+    const t = bits[i];
     const p = price[i];
-    const ce = cur[END];
-    if (!((loIncl ? t < ce : t <= ce) && t >= cur[LAST]) || Number.isNaN(p)) return i;
+    if (!(t < cur[LIM_BITS] && t >= cur[LAST_BITS]) || p !== p) return i;
     if (p > cur[HIGH]) cur[HIGH] = p;
     else if (p < cur[LOW]) cur[LOW] = p;
     cur[CLOSE] = p;
-    cur[LAST] = t;
+    cur[LAST_BITS] = t;
     cur[COUNT]++;
     const s = size[i];
-    if (!Number.isNaN(s)) {
+    if (s === s) {
       cur[VOL] += s;
       cur[PV] += p * s;
     }
