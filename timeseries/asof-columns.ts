@@ -27,6 +27,7 @@ import {
   gatherValues,
   gatherValuesMulti,
   gatherWords64,
+  gatherWords64InPlace,
   gatherWords64Multi,
 } from './kernels/asof-gather.ts';
 
@@ -296,6 +297,42 @@ export function gatherColumn(
     values[i] = j < 0 ? null : vecs[single ? 0 : slot![i]].get(j);
   }
   return vectorFromArray(values, type as any);
+}
+
+/**
+ * Whether the gathered values of this column can take the place of the match indices: a 64-bit
+ * fixed-width column of one chunk, whose output buffer (8 bytes a row) can hold the Int32 indices
+ * in its first half (see {@link gatherColumnInPlace}).
+ */
+export function canHostIndices(col: ColumnChunks): boolean {
+  const { type, chunks } = col;
+  return (
+    chunks.length === 1 &&
+    !DataType.isDictionary(type) &&
+    isFixedWidth(type) &&
+    (chunks[0].values as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT === 8
+  );
+}
+
+/**
+ * {@link gatherColumn} for a column accepted by {@link canHostIndices}, where `row` is an Int32 view
+ * over the first half of a buffer of 8 bytes a row: the values are gathered into that buffer, over
+ * the indices, so `row` is consumed (gather every other column first). Saves allocating (and
+ * faulting in) a separate index array.
+ */
+export function gatherColumnInPlace(col: ColumnChunks, row: Int32Array, matched?: MatchValidity): Vector {
+  const { type, chunks } = col;
+  const n = row.length;
+  const src = chunks[0];
+  const srcBits = bitsOf(src);
+  const { bitmap: nullBitmap, nullCount } =
+    matched && srcBits.bits === undefined ? matched : gatherValidity([srcBits], undefined, row);
+  const values = src.values as { buffer: ArrayBufferLike; byteOffset: number; length: number };
+  const words = new Int32Array(row.buffer, row.byteOffset, 2 * n);
+  gatherWords64InPlace(new Int32Array(values.buffer, values.byteOffset, values.length * 2), words, n);
+  const Ctor = (src.values as any).constructor;
+  const data = new Ctor(row.buffer, row.byteOffset, n);
+  return makeVector(makeData({ type: type as any, length: n, data, nullBitmap, nullCount }));
 }
 
 function isFixedWidth(type: DataType): boolean {

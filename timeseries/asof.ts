@@ -32,9 +32,11 @@ import { type DataType, Field, Schema, type Table } from 'apache-arrow';
 import { fixedMicros, parseDuration } from '../config/units.ts';
 import {
   AsofConfigError,
+  canHostIndices,
   chunksOf,
   columnOf,
   gatherColumn,
+  gatherColumnInPlace,
   KeyEncoder,
   matchValidity,
   onRaw,
@@ -220,25 +222,39 @@ export function asofJoin(left: Table, right: Table, opts: AsofJoinOptions): Tabl
   const lo = onRaw(left, r.leftOn, 'left');
   const ro = onRaw(right, r.rightOn, 'right');
   const keys = r.byLeft.length ? new KeyEncoder(r.byLeft.length) : undefined;
+  // With one right batch, the indices go into the output buffer of a 64-bit right column (first
+  // half), which is then gathered last, in place: one large allocation fewer.
+  let host = -1;
+  if (right.batches.length === 1)
+    plan.rightColumns.forEach((name, c) => {
+      if (canHostIndices(chunksOf(right, name))) host = c;
+    });
+  const out = host >= 0 ? new Int32Array(new ArrayBuffer(8 * lo.length), 0, lo.length) : undefined;
   let index: Int32Array;
   try {
     if (keys) {
       const leftKeys = keys.encode(left, r.byLeft, 'left');
       const rightKeys = keys.encode(right, r.byRight, 'right');
-      index = asofJoinIndices(lo, ro, {
-        strategy: r.strategy,
-        tolerance: plan.tolerance,
-        allowExactMatches: r.allowExactMatches,
-        leftKeys,
-        rightKeys,
-        nKeys: keys.size,
-      });
+      index = asofJoinIndices(
+        lo,
+        ro,
+        {
+          strategy: r.strategy,
+          tolerance: plan.tolerance,
+          allowExactMatches: r.allowExactMatches,
+          leftKeys,
+          rightKeys,
+          nKeys: keys.size,
+        },
+        out,
+      );
     } else
-      index = asofJoinIndices(lo, ro, {
-        strategy: r.strategy,
-        tolerance: plan.tolerance,
-        allowExactMatches: r.allowExactMatches,
-      });
+      index = asofJoinIndices(
+        lo,
+        ro,
+        { strategy: r.strategy, tolerance: plan.tolerance, allowExactMatches: r.allowExactMatches },
+        out,
+      );
   } catch (e) {
     if (e instanceof AsofUnsortedError) throw describeUnsorted(e, r, keys);
     throw e;
@@ -246,7 +262,11 @@ export function asofJoin(left: Table, right: Table, opts: AsofJoinOptions): Tabl
   const { slot, row } = splitByBatch(right, index);
   const columns = left.schema.fields.map((f) => columnOf(left, f.name, 'left'));
   const matched = matchValidity(row);
-  for (const name of plan.rightColumns) columns.push(gatherColumn(chunksOf(right, name), slot, row, matched));
+  const gathered = plan.rightColumns.map((name, c) =>
+    c === host ? undefined : gatherColumn(chunksOf(right, name), slot, row, matched),
+  );
+  if (host >= 0) gathered[host] = gatherColumnInPlace(chunksOf(right, plan.rightColumns[host]), row, matched);
+  for (const v of gathered) columns.push(v!);
   return tableFrom(plan.schema, columns);
 }
 

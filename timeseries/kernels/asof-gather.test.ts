@@ -7,6 +7,7 @@ import {
   gatherValues,
   gatherValuesMulti,
   gatherWords64,
+  gatherWords64InPlace,
   gatherWords64Multi,
 } from './asof-gather.ts';
 
@@ -23,6 +24,25 @@ describe('gather kernels', () => {
     const src = BigInt64Array.of(-5n, 2n ** 40n + 3n, 9n);
     const words = gatherWords64(new Int32Array(src.buffer), row);
     expect(Array.from(new BigInt64Array(words.buffer))).toEqual([9n, 0n, -5n, 9n]);
+  });
+  it('take 64-bit values in place, over the indices held in the first half of the output', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.integer({ min: -1, max: 1000 }), { maxLength: 40 }),
+        (values, picks) => {
+          const src = BigInt64Array.from(values);
+          const row = Int32Array.from(picks, (p) => (p < 0 ? -1 : p % values.length));
+          const expected = Array.from(
+            new BigInt64Array(gatherWords64(new Int32Array(src.buffer), row).buffer),
+          );
+          const buffer = new ArrayBuffer(8 * row.length);
+          new Int32Array(buffer, 0, row.length).set(row);
+          gatherWords64InPlace(new Int32Array(src.buffer), new Int32Array(buffer), row.length);
+          expect(Array.from(new BigInt64Array(buffer))).toEqual(expected);
+        },
+      ),
+    );
   });
   it('take values from several chunks by (slot, row)', () => {
     const slot = Int32Array.of(1, 0, 0, 1);

@@ -43,6 +43,27 @@ export function gatherWords64(src: Int32Array, row: Int32Array, out = new Int32A
   return out;
 }
 
+/**
+ * {@link gatherWords64} in place: `words` (2n words) holds the row indices in its first `n`
+ * entries and receives the gathered word pairs. Rows run from the last down, so each index is read
+ * before its words are overwritten (row i writes words 2i and 2i+1, indices of rows already done).
+ */
+export function gatherWords64InPlace(src: Int32Array, words: Int32Array, n: number): void {
+  if (words.length < 2 * n) throw new Error('gatherWords64InPlace needs two words per row');
+  for (let i = n - 1; i >= 0; i--) {
+    const j = words[i];
+    if (j >= 0) {
+      const lo = src[2 * j];
+      const hi = src[2 * j + 1];
+      words[2 * i] = lo;
+      words[2 * i + 1] = hi;
+    } else {
+      words[2 * i] = 0;
+      words[2 * i + 1] = 0;
+    }
+  }
+}
+
 /** Several chunks: out[i] = srcs[slot[i]][row[i]] (0 where row[i] < 0). */
 export function gatherValuesMulti<T extends NumericOrBytes>(
   srcs: readonly T[],

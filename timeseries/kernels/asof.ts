@@ -128,13 +128,16 @@ function layoutKeyed(right: Float64Array, keys: Int32Array, nKeys: number): Layo
 
 /**
  * Indices of the matching right rows, one per left row (-1: no match). See the module comment for
- * the semantics; throws {@link AsofUnsortedError} on unsorted input.
+ * the semantics; throws {@link AsofUnsortedError} on unsorted input. The indices are written to
+ * `out` when given (one entry per left row), else to a new array.
  */
 export function asofJoinIndices(
   leftOn: Float64Array | BigInt64Array,
   rightOn: Float64Array | BigInt64Array,
   opts: AsofKernelOptions = {},
+  out: Int32Array = new Int32Array(leftOn.length),
 ): Int32Array {
+  if (out.length !== leftOn.length) throw new Error('out must have one entry per left row');
   if (leftOn instanceof BigInt64Array || rightOn instanceof BigInt64Array) {
     // int64 values (e.g. µs timestamps) are read as 32-bit word pairs by the backward merge,
     // without a float64 copy; every other path converts once.
@@ -144,7 +147,6 @@ export function asofJoinIndices(
       (opts.strategy ?? 'backward') === 'backward'
     ) {
       checkOptions(leftOn.length, rightOn.length, opts);
-      const out = new Int32Array(leftOn.length);
       const words = (a: BigInt64Array) => new Int32Array(a.buffer, a.byteOffset, a.length * 2);
       const keyed = opts.leftKeys !== undefined;
       if (
@@ -162,7 +164,7 @@ export function asofJoinIndices(
         return out;
     }
     const f64 = (a: Float64Array | BigInt64Array) => (a instanceof BigInt64Array ? int64ToFloat64(a) : a);
-    return asofJoinIndices(f64(leftOn), f64(rightOn), opts);
+    return asofJoinIndices(f64(leftOn), f64(rightOn), opts, out);
   }
   checkOptions(leftOn.length, rightOn.length, opts);
   const strategy = opts.strategy ?? 'backward';
@@ -170,7 +172,6 @@ export function asofJoinIndices(
   const allowEq = opts.allowExactMatches ?? true;
   const keyed = opts.leftKeys !== undefined;
   const nKeys = keyed ? (opts.nKeys ?? 0) : 1;
-  const out = new Int32Array(leftOn.length);
   const lk = keyed ? opts.leftKeys! : undefined;
   const rk = keyed ? opts.rightKeys! : undefined;
   // Time-ordered input (the usual case for market data) takes one global merge pass with the
