@@ -33,7 +33,7 @@
  * completes; a zero-row batch carries them when there are no rows to emit. Output completes when
  * the left side has completed and every left row has been emitted.
  */
-import type { Data, RecordBatch, Schema, Vector } from 'apache-arrow';
+import { type Data, DataType, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
 import { Observable as Obs, type Observable, type OperatorFunction } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
@@ -95,6 +95,8 @@ interface RightSlot {
   acks: AckSet;
   live: number;
   filling: boolean;
+  /** The batch's chunks of the output's right columns, in plan order (read once, on first use). */
+  columns?: Data[];
 }
 
 interface PendingLeft {
@@ -377,16 +379,32 @@ class AsofStreamState {
   private build(plan: AsofPlan, left: RecordBatch, rightSlot: Int32Array, rightRow: Int32Array): RecordBatch {
     const columns: Vector[] = [];
     for (let c = 0; c < left.numCols; c++) columns.push(left.getChildAt(c)!);
-    if (plan.rightColumns.length) {
+    const names = plan.rightColumns;
+    if (names.length) {
       const matched = matchValidity(rightRow);
-      const live = this.slots.find((s) => s !== undefined);
-      for (const name of plan.rightColumns) {
-        const type = this.rightSchema!.fields.find((f) => f.name === name)!.type;
-        const chunkOf = (b: RecordBatch): Data => columnOf(b, name, 'right').data[0];
-        const placeholder = live ? chunkOf(live.batch) : undefined;
-        const chunks: Data[] = placeholder ? this.slots.map((s) => (s ? chunkOf(s.batch) : placeholder)) : [];
-        columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched));
+      const cols = (s: RightSlot): Data[] =>
+        (s.columns ??= names.map((name) => columnOf(s.batch, name, 'right').data[0]));
+      // Rows matched in one right batch (the usual case for time-ordered input) gather from it alone.
+      let only = -1;
+      for (let i = 0; i < rightRow.length; i++) {
+        if (rightRow[i] < 0) continue;
+        if (only < 0) only = rightSlot[i];
+        else if (rightSlot[i] !== only) {
+          only = -1;
+          break;
+        }
       }
+      const live = only >= 0 ? this.slots[only] : this.slots.find((s) => s !== undefined);
+      const placeholder = live ? cols(live) : undefined;
+      names.forEach((name, c) => {
+        const type = this.rightSchema!.fields.find((f) => f.name === name)!.type;
+        if (only >= 0 && !DataType.isDictionary(type))
+          columns.push(gatherColumn({ type, chunks: [placeholder![c]] }, undefined, rightRow, matched));
+        else {
+          const chunks: Data[] = placeholder ? this.slots.map((s) => (s ? cols(s) : placeholder)[c]) : [];
+          columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched));
+        }
+      });
     }
     return batchFrom(plan.schema, columns, left.numRows);
   }
