@@ -36,12 +36,12 @@ import {
 } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch, Clock } from '../pipeline/types.ts';
-import { type Columnar, float64Column, recordBatchFromVectors, timestampsUs } from './arrow.ts';
+import { type Columnar, float64Column, timestampsUs } from './arrow.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
 import { orderBars, type PushOptions, ResampleEngine } from './kernels/resample.ts';
 import {
+  BarBatchBuilder,
   type BarLayout,
-  barColumns,
   byColumns,
   checkTimestampColumn,
   defaultTimestampColumn,
@@ -160,6 +160,7 @@ export function resampleOhlcvStream(
       const stats = opts.stats;
       let tsName = opts.indexColumn;
       let layout: BarLayout | undefined;
+      let builder: BarBatchBuilder | undefined;
       let streamName = '';
       let seq = 0;
       let maxEvent = Number.NEGATIVE_INFINITY;
@@ -192,8 +193,8 @@ export function resampleOhlcvStream(
           }
           throw new Error('resample_ohlcv: bars without a known schema');
         }
-        const idx = orderBars(bars, 'time_key');
-        const data = recordBatchFromVectors(barColumns(bars, idx, keys, layout));
+        builder ??= new BarBatchBuilder(keys, layout);
+        const data = builder.build(bars, orderBars(bars, 'time_key'));
         if (stats) stats.barsEmitted += bars.length;
         bars.clear();
         subscriber.next({ stream: streamName, data, acks: AckSet.merge(released) });

@@ -39,13 +39,23 @@
  *   column, the key and the row) and have no nulls.
  */
 import {
+  Bool,
+  Data,
   DataType,
   Dictionary,
+  Field,
+  Float64,
   Int32,
+  Int64,
   makeData,
   makeVector,
+  RecordBatch,
+  Schema,
+  Struct,
   type Table,
+  TimestampMicrosecond,
   TimeUnit,
+  type TypeMap,
   Utf8,
   type Vector,
   vectorFromArray,
@@ -63,6 +73,7 @@ import {
   timestampVector,
 } from './arrow.ts';
 import type { Align } from './kernels/calendar.ts';
+import { float64ToInt64 } from './kernels/int64.ts';
 import {
   type BarBuffer,
   type Closed,
@@ -249,6 +260,12 @@ export class KeyEncoder {
    * dictionary is rebuilt only when it grew, and its id never changes.
    */
   keyVector(j: number, codes: Int32Array): Vector {
+    const c = this.keyDictionary(j);
+    return makeVector(makeData({ type: c.type, length: codes.length, data: codes, dictionary: c.values }));
+  }
+
+  /** The Arrow type and values of column `j`'s dictionary (rebuilt only when it grew). */
+  keyDictionary(j: number): { type: Dictionary<Utf8, Int32>; values: Vector<Utf8> } {
     let c = this.dictVectors[j];
     if (!c || c.length !== this.dicts[j].length) {
       c = {
@@ -258,7 +275,7 @@ export class KeyEncoder {
       };
       this.dictVectors[j] = c;
     }
-    return makeVector(makeData({ type: c.type, length: codes.length, data: codes, dictionary: c.values }));
+    return c;
   }
 
   /** The per-column code of composite key `code`. */
@@ -366,6 +383,133 @@ export function barColumns(
     cols.revision = int64Vector(r);
   }
   return cols;
+}
+
+const TS_TYPE = new TimestampMicrosecond('UTC');
+const F64_TYPE = new Float64();
+const I64_TYPE = new Int64();
+const BOOL_TYPE = new Bool();
+
+/** Validity bits of `values` (NaN is null); undefined when nothing is null. */
+function nanBitmap(values: Float64Array): { bitmap: Uint8Array | undefined; nullCount: number } {
+  let nullCount = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) nullCount++;
+  if (nullCount === 0) return { bitmap: undefined, nullCount };
+  const bitmap = new Uint8Array((values.length + 7) >> 3);
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) bitmap[i >> 3] |= 1 << (i & 7);
+  return { bitmap, nullCount };
+}
+
+/**
+ * `new Data` with the buffers `makeData` would make (an empty validity buffer when nothing is
+ * null): `makeData` costs ~1 µs a call through its visitor, the constructor ~0.1 µs.
+ */
+function leafData(
+  type: DataType,
+  length: number,
+  values: ArrayBufferView,
+  bitmap: Uint8Array | undefined,
+  nullCount: number,
+  dictionary?: Vector,
+): Data {
+  return new Data(
+    type,
+    0,
+    length,
+    nullCount,
+    [undefined, values, bitmap ?? new Uint8Array(0)] as never,
+    [],
+    dictionary,
+  );
+}
+
+function f64Data(values: Float64Array, nanIsNull: boolean): Data {
+  const { bitmap, nullCount } = nanIsNull ? nanBitmap(values) : { bitmap: undefined, nullCount: 0 };
+  return leafData(F64_TYPE, values.length, values, bitmap, nullCount);
+}
+
+/** int64 / timestamp data from integral float64 values; NaN is null when `nanIsNull`. */
+function i64Data(type: Int64 | TimestampMicrosecond, values: Float64Array, nanIsNull: boolean): Data {
+  const { bitmap, nullCount } = nanIsNull ? nanBitmap(values) : { bitmap: undefined, nullCount: 0 };
+  if (bitmap) for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) values[i] = 0;
+  return leafData(type, values.length, float64ToInt64(values), bitmap, nullCount);
+}
+
+/**
+ * Builds bar record batches for a stream: the same columns as {@link barColumns}, with the Arrow
+ * types and schema made once (per key dictionary size) instead of per batch, since a stream emits
+ * many small batches.
+ */
+export class BarBatchBuilder {
+  private schema: Schema | undefined;
+  private struct: Struct | undefined;
+  private dictTypes: Dictionary[] = [];
+
+  constructor(
+    private readonly keys: KeyEncoder,
+    private readonly layout: BarLayout,
+  ) {}
+
+  build(bars: BarBuffer, idx: Int32Array): RecordBatch {
+    const { keys, layout } = this;
+    const n = idx.length;
+    const names: string[] = [];
+    const children: Data[] = [];
+    let fresh = !this.schema;
+    layout.by.forEach((name, j) => {
+      const codes = new Int32Array(n);
+      for (let i = 0; i < n; i++) codes[i] = keys.part(bars.key[idx[i]], j);
+      const dict = keys.keyDictionary(j);
+      if (this.dictTypes[j] !== dict.type) fresh = true;
+      this.dictTypes[j] = dict.type;
+      names.push(name);
+      children.push(leafData(dict.type, n, codes, undefined, 0, dict.values));
+    });
+    const start = gather(bars.start, idx);
+    const end = gather(bars.end, idx);
+    names.push(layout.tsName);
+    children.push(i64Data(TS_TYPE, layout.label === 'right' ? end : start, false));
+    if (layout.includeBoundaries) {
+      names.push('_lower_boundary', '_upper_boundary');
+      children.push(i64Data(TS_TYPE, start, false), i64Data(TS_TYPE, end, false));
+    }
+    names.push('open', 'high', 'low', 'close', 'volume', 'vwap', 'trades');
+    children.push(
+      f64Data(gather(bars.open, idx), true),
+      f64Data(gather(bars.high, idx), true),
+      f64Data(gather(bars.low, idx), true),
+      f64Data(gather(bars.close, idx), true),
+      f64Data(gather(bars.volume, idx), false),
+      f64Data(gather(bars.vwap, idx), true),
+      i64Data(I64_TYPE, gather(bars.trades, idx), false),
+    );
+    if (layout.includeFirstLastTs) {
+      names.push('first_ts', 'last_ts');
+      children.push(
+        i64Data(TS_TYPE, gather(bars.firstTs, idx), true),
+        i64Data(TS_TYPE, gather(bars.lastTs, idx), true),
+      );
+    }
+    if (layout.includeFinal) {
+      const bits = new Uint8Array((n + 7) >> 3);
+      for (let i = 0; i < n; i++) if (bars.final[idx[i]]) bits[i >> 3] |= 1 << (i & 7);
+      names.push('final');
+      children.push(leafData(BOOL_TYPE, n, bits, undefined, 0));
+    }
+    if (layout.includeRevision) {
+      const r = new Float64Array(n);
+      for (let i = 0; i < n; i++) r[i] = bars.revision[idx[i]];
+      names.push('revision');
+      children.push(i64Data(I64_TYPE, r, false));
+    }
+    if (fresh || !this.schema || !this.struct) {
+      const fields = names.map((name, c) => new Field(name, children[c].type, true));
+      this.schema = new Schema(fields);
+      this.struct = new Struct(fields);
+    }
+    const data = makeData({ type: this.struct, length: n, children, nullCount: 0 });
+    return new RecordBatch(this.schema, data as Data<Struct<TypeMap>>);
+  }
 }
 
 /**
