@@ -256,17 +256,16 @@ function sameFields(a: Schema, b: Schema): boolean {
 }
 
 /**
- * Arrow data for a slice of an output column: NaN becomes null. One pass that only tests each
- * value; the validity bitmap is allocated (all valid) at the first NaN, so a column without nulls
- * gets none.
+ * Arrow data for a slice of an output column: NaN becomes null. Only rows [from, to) can be NaN
+ * (the kernel reports where its nulls are); the validity bitmap is allocated (all valid) at the
+ * first NaN, so a column without nulls gets none.
  */
-function outputData(values: Float64Array, integer: boolean): Data {
+function outputData(values: Float64Array, integer: boolean, from: number, to: number): Data {
   const n = values.length;
   let nullCount = 0;
   let nullBitmap: Uint8Array | undefined;
-  for (let i = 0; i < n; i++) {
-    const x = values[i];
-    if (x !== x) {
+  for (let i = Math.max(from, 0), end = Math.min(to, n); i < end; i++) {
+    if (Number.isNaN(values[i])) {
       if (nullBitmap === undefined) nullBitmap = allValid(n);
       nullBitmap[i >> 3] &= ~(1 << (i & 7));
       nullCount++;
@@ -286,10 +285,16 @@ function allValid(n: number): Uint8Array {
   return bitmap;
 }
 
+/** Output columns of one kernel call, and per column its null count, first and last null row. */
+interface Computed {
+  out: Float64Array[];
+  nulls: Float64Array;
+}
+
 /** One input record batch plus its slice [offset, offset + numRows) of the outputs. */
 function appendOutputs(
   batch: RecordBatch,
-  out: readonly Float64Array[],
+  { out, nulls }: Computed,
   offset: number,
   r: Resolved,
   layout: Layout,
@@ -298,7 +303,10 @@ function appendOutputs(
   const children: Data[] = layout.source.map((j) => {
     if (j >= 0) return batch.data.children[j] as Data;
     const a = -1 - j;
-    return outputData(out[a].subarray(offset, offset + n), r.outputs[a].integer);
+    // Rows of this slice between the first and the last null of the column (none if it has none).
+    const from = nulls[3 * a] > 0 ? nulls[3 * a + 1] - offset : 0;
+    const to = nulls[3 * a] > 0 ? nulls[3 * a + 2] + 1 - offset : 0;
+    return outputData(out[a].subarray(offset, offset + n), r.outputs[a].integer, from, to);
   });
   const data = makeData({
     type: new Struct(layout.schema.fields as Field<DataType>[]),
@@ -337,7 +345,7 @@ class RollingRunner {
   }
 
   /** Aggregate all rows of `t` (in order) and return the output columns. */
-  private compute(t: Table | RecordBatch): Float64Array[] {
+  private compute(t: Table | RecordBatch): Computed {
     const r = this.r;
     const tsVec = t.getChild(r.ts)!;
     if (tsVec.nullCount > 0)
@@ -352,7 +360,8 @@ class RollingRunner {
     }
     const keys = this.keys.encode(t);
     const out = r.outputs.map(() => new Float64Array(ts.length));
-    const bad = this.kernel.process(ts, keys, cols, out);
+    const nulls = new Float64Array(3 * out.length);
+    const bad = this.kernel.process(ts, keys, cols, out, nulls);
     if (bad >= 0) {
       const key = keys === null ? '' : ` within key ${this.keys.describe(keys[bad])}`;
       throw new RollingUnsortedError(
@@ -360,7 +369,7 @@ class RollingRunner {
           `sort the input by "${r.ts}"${r.by.length ? ' within each key' : ''}`,
       );
     }
-    return out;
+    return { out, nulls };
   }
 
   table(t: Table): Table {

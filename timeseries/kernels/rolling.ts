@@ -344,9 +344,9 @@ function genRecompute(p: Plan): string {
   return lines.join('\n');
 }
 
-/** Source computing aggregate `a` of the window into `o{a}[i]`. */
-function genOutput(p: Plan, g: KernelAgg, a: number, track: number): string {
-  const dst = `o${a}[i]`;
+/** Source computing aggregate `g` of the window into the local `r_`. */
+function genOutput(p: Plan, g: KernelAgg, track: number): string {
+  const dst = 'r_';
   const atLeast = (min: number) => Math.max(g.minPeriods, min);
   if (g.agg === 'ewm_mean') {
     const o = p.ewms[track].acc;
@@ -392,6 +392,7 @@ type ProcessFn = (
   keys: Int32Array | null,
   cols: readonly Float64Array[],
   out: readonly Float64Array[],
+  nulls: Float64Array | undefined,
 ) => number;
 
 /**
@@ -401,20 +402,24 @@ type ProcessFn = (
 function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int64: boolean): string {
   const w = opts.window;
   const lines: string[] = [
-    `function (ts, keys, cols, out) {`,
+    `function (ts, keys, cols, out, nulls) {`,
     int64 ? 'const n = ts.length >> 1;' : 'const n = ts.length;',
   ];
   for (let j = 0; j < opts.inputs; j++)
     if (p.slotOf[j] >= 0 || p.ewms.some((e) => e.input === j)) lines.push(`const c${j} = cols[${j}];`);
-  for (let a = 0; a < opts.aggs.length; a++) lines.push(`const o${a} = out[${a}];`);
+  // z{a}: NaN (null) outputs of aggregate a, zf{a} / zl{a} the first and last row of one.
+  for (let a = 0; a < opts.aggs.length; a++)
+    lines.push(`const o${a} = out[${a}]; let z${a} = 0, zf${a} = -1, zl${a} = -1;`);
+  const flush = `if (nulls !== undefined) { ${opts.aggs.map((_, a) => `nulls[${3 * a}] = z${a}; nulls[${3 * a + 1}] = zf${a}; nulls[${3 * a + 2}] = zl${a};`).join(' ')} }`;
+  const isNull = (a: number) => `{ z${a}++; if (zf${a} < 0) zf${a} = i; zl${a} = i; }`;
   lines.push(
     'for (let i = 0; i < n; i++) {',
     int64 ? 'const t = ts[2 * i + 1] * 4294967296 + (ts[2 * i] >>> 0);' : 'const t = ts[i];',
     'const k = keys === null ? 0 : keys[i];',
     'let s = states[k]; if (s === undefined) { s = newState(); states[k] = s; }',
     opts.unsorted === 'skip'
-      ? `if (!(t >= s.lastTs)) { skipped[0]++; ${opts.aggs.map((_, a) => `o${a}[i] = NaN;`).join(' ')} continue; }`
-      : 'if (!(t >= s.lastTs)) return i;',
+      ? `if (!(t >= s.lastTs)) { skipped[0]++; ${opts.aggs.map((_, a) => `o${a}[i] = NaN; ${isNull(a)}`).join(' ')} continue; }`
+      : `if (!(t >= s.lastTs)) { ${flush} return i; }`,
     's.lastTs = t;',
     'if (s.tail - s.head > s.mask) grow(s);',
     'const m = s.mask; const a = s.acc; const TS = s.ts;',
@@ -455,7 +460,10 @@ function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int
     );
   }
   const storeAt = lines.push('') - 1;
-  for (let a = 0; a < opts.aggs.length; a++) lines.push(genOutput(p, opts.aggs[a], a, aggTrack[a]));
+  for (let a = 0; a < opts.aggs.length; a++)
+    lines.push(
+      `{ let r_; ${genOutput(p, opts.aggs[a], aggTrack[a])} o${a}[i] = r_; if (r_ !== r_) ${isNull(a)} }`,
+    );
   // Load and store back only the accumulator slots the loop uses.
   const used = new Set<number>();
   for (const l of lines) for (const x of l.matchAll(/\bA(\d+)\b/g)) used.add(Number(x[1]));
@@ -466,7 +474,7 @@ function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int
   lines[recomputeAt] =
     `if (evicted > ${RECOMPUTE_BASE} + ${RECOMPUTE_FACTOR} * (mid - head)) { ${store} recompute(s); evicted = 0; ${load} }`;
   lines[storeAt] = store;
-  lines.push('}', 'return -1;', '}');
+  lines.push('}', flush, 'return -1;', '}');
   return lines.join('\n');
 }
 
@@ -528,7 +536,9 @@ export class RollingKernel {
    * Aggregate `ts.length` rows. `ts` is µs as float64, or the int64 µs of an Arrow timestamp
    * column as they are (read without a conversion pass; exact below 2^53). `keys` holds per-row
    * key codes (>= 0), or null for one key. `cols[j]` is value column j; `out[a]` receives
-   * aggregate a (NaN = null).
+   * aggregate a (NaN = null). `nulls`, when given (3 slots per aggregate), receives for each
+   * aggregate a the number of NaN written to `out[a]` and the first and last row of one (-1 when
+   * none), so the glue can skip looking for nulls where there are none.
    * Returns -1, or the index of the first row whose timestamp is earlier than the previous row
    * of its key (or NaN); rows before it have been processed.
    */
@@ -537,10 +547,11 @@ export class RollingKernel {
     keys: Int32Array | null,
     cols: readonly Float64Array[],
     out: readonly Float64Array[],
+    nulls?: Float64Array,
   ): number {
     if (ts instanceof BigInt64Array)
-      return this.run.i64(new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2), keys, cols, out);
-    return this.run.f64(ts, keys, cols, out);
+      return this.run.i64(new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2), keys, cols, out, nulls);
+    return this.run.f64(ts, keys, cols, out, nulls);
   }
 }
 
