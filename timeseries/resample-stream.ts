@@ -26,7 +26,7 @@
  * ```
  */
 
-import { DataType, TimeUnit } from 'apache-arrow';
+import { type Data, DataType, Precision, type RecordBatch, TimeUnit } from 'apache-arrow';
 import {
   asyncScheduler,
   Observable,
@@ -124,6 +124,57 @@ function int64Words(t: Columnar, name: string): Int32Array | undefined {
   const d = v.data[0];
   const values = (d.values as BigInt64Array).subarray(0, d.length);
   return new Int32Array(values.buffer, values.byteOffset, 2 * d.length);
+}
+
+/** A column's single Arrow chunk, looked up without building a Vector (none of that name: undefined). */
+function childData(rb: RecordBatch, name: string): Data | undefined {
+  const fields = rb.schema.fields;
+  for (let i = 0; i < fields.length; i++) if (fields[i].name === name) return rb.data.children[i];
+  return undefined;
+}
+
+/**
+ * The usual batch, read with no Vector per column (each costs ~1 µs and garbage): µs times,
+ * float64 price and size, at most one dictionary key column, no nulls anywhere. Undefined when
+ * the batch is anything else (the general path handles it).
+ */
+function plainColumns(
+  rb: RecordBatch,
+  tsName: string,
+  priceName: string,
+  sizeName: string,
+  by: readonly string[],
+  keys: KeyEncoder,
+): { words: Int32Array; codes: Int32Array | undefined; price: Float64Array; size: Float64Array } | undefined {
+  if (by.length > 1) return undefined;
+  const t = childData(rb, tsName);
+  const p = childData(rb, priceName);
+  const s = childData(rb, sizeName);
+  const k = by.length ? childData(rb, by[0]) : undefined;
+  if (!t || !p || !s || (by.length && !k)) return undefined;
+  if (t.nullCount !== 0 || p.nullCount !== 0 || s.nullCount !== 0 || (k && k.nullCount !== 0))
+    return undefined;
+  if (!DataType.isTimestamp(t.type) || (t.type as { unit?: TimeUnit }).unit !== TimeUnit.MICROSECOND)
+    return undefined;
+  if (!DataType.isFloat(p.type) || p.type.precision !== Precision.DOUBLE) return undefined;
+  if (!DataType.isFloat(s.type) || s.type.precision !== Precision.DOUBLE) return undefined;
+  if (
+    k &&
+    !(
+      DataType.isDictionary(k.type) &&
+      k.dictionary &&
+      k.type.indices.bitWidth === 32 &&
+      k.type.indices.isSigned
+    )
+  )
+    return undefined;
+  const v = (t.values as BigInt64Array).subarray(0, t.length);
+  return {
+    words: new Int32Array(v.buffer, v.byteOffset, 2 * t.length),
+    codes: k ? keys.encodeDictionaryData(k) : undefined,
+    price: (p.values as Float64Array).subarray(0, p.length),
+    size: (s.values as Float64Array).subarray(0, s.length),
+  };
 }
 
 /** Smallest and largest time of rows with a price (±Infinity when there are none). */
@@ -252,7 +303,13 @@ export function resampleOhlcvStream(
             pending.push({ seq: mySeq, acks: batch.acks });
             if (rb.numRows > 0) {
               if (!tsName) tsName = defaultTimestampColumn(rb);
-              checkTimestampColumn(rb, tsName);
+              const priceName = opts.price ?? 'price';
+              const sizeName = opts.size ?? 'size';
+              const plain =
+                engine.hasGrid && engine.maxTime() !== undefined
+                  ? plainColumns(rb, tsName, priceName, sizeName, by, keys)
+                  : undefined;
+              if (!plain) checkTimestampColumn(rb, tsName);
               if (!layout)
                 layout = {
                   tsName,
@@ -263,21 +320,26 @@ export function resampleOhlcvStream(
                   includeFinal: opts.provisional !== undefined,
                   includeRevision: opts.late === 'correct',
                 };
-              const codes = keys.encode(rb);
-              const price = maskNullKeys(rb, by, float64Column(rb, opts.price ?? 'price'));
-              const size = float64Column(rb, opts.size ?? 'size');
               pushOpts.tag = mySeq;
-              pushOpts.keyCount = keys.size;
               pushOpts.firstUs = undefined;
-              const words = engine.hasGrid ? int64Words(rb, tsName) : undefined;
-              if (words && engine.maxTime() !== undefined)
-                engine.pushInt64Times(words, codes, price, size, pushOpts);
-              else {
-                const ts = times.read(rb, tsName);
-                const [lo, hi] = timeRange(ts, price);
-                pushOpts.firstUs = Number.isFinite(lo) ? lo : undefined;
-                if (hi > maxEvent) maxEvent = hi;
-                engine.push(ts, codes, price, size, pushOpts);
+              if (plain) {
+                pushOpts.keyCount = keys.size;
+                engine.pushInt64Times(plain.words, plain.codes, plain.price, plain.size, pushOpts);
+              } else {
+                const codes = keys.encode(rb);
+                const price = maskNullKeys(rb, by, float64Column(rb, priceName));
+                const size = float64Column(rb, sizeName);
+                pushOpts.keyCount = keys.size;
+                const words = engine.hasGrid ? int64Words(rb, tsName) : undefined;
+                if (words && engine.maxTime() !== undefined)
+                  engine.pushInt64Times(words, codes, price, size, pushOpts);
+                else {
+                  const ts = times.read(rb, tsName);
+                  const [lo, hi] = timeRange(ts, price);
+                  pushOpts.firstUs = Number.isFinite(lo) ? lo : undefined;
+                  if (hi > maxEvent) maxEvent = hi;
+                  engine.push(ts, codes, price, size, pushOpts);
+                }
               }
               const absorbed = engine.maxTime();
               if (absorbed !== undefined && absorbed > maxEvent) maxEvent = absorbed;

@@ -180,17 +180,7 @@ export class KeyEncoder {
     if (this.columns.length === 0) return undefined;
     const local = this.columns.map((c, j) => this.localCodes(t, c, j));
     const n = t.numRows;
-    if (local.length === 1) {
-      const { codes, map } = local[0];
-      for (let g = this.count; g < this.dicts[0].length; g++) this.parts.push(g);
-      this.count = this.dicts[0].length;
-      let identity = true;
-      for (let d = 0; d < map.length; d++) if (map[d] !== d) identity = false;
-      if (identity) return codes;
-      const out = new Int32Array(n);
-      for (let i = 0; i < n; i++) out[i] = map[codes[i]];
-      return out;
-    }
+    if (local.length === 1) return this.single(local[0].codes, local[0].map);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       let name = '';
@@ -203,6 +193,34 @@ export class KeyEncoder {
       }
       out[i] = c;
     }
+    return out;
+  }
+
+  /**
+   * Codes of one dictionary-encoded key column given as a single Arrow `Data` chunk (the streaming
+   * operator's fast path: no Vector per batch). Same result as {@link encode} on one column.
+   */
+  encodeDictionaryData(d: Data): Int32Array {
+    const dict = d.dictionary!;
+    let map = this.mapCache[0].get(dict);
+    if (!map) {
+      const names: string[] = [];
+      for (let i = 0; i < dict.length; i++) names.push(dict.get(i) as string);
+      map = this.mapNames(names, 0);
+      this.mapCache[0].set(dict, map);
+    }
+    return this.single((d.values as Int32Array).subarray(0, d.length), map);
+  }
+
+  /** One key column: stream-level codes from local codes and the local → stream map. */
+  private single(codes: Int32Array, map: Int32Array): Int32Array {
+    for (let g = this.count; g < this.dicts[0].length; g++) this.parts.push(g);
+    this.count = this.dicts[0].length;
+    let identity = true;
+    for (let d = 0; d < map.length; d++) if (map[d] !== d) identity = false;
+    if (identity) return codes;
+    const out = new Int32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) out[i] = map[codes[i]];
     return out;
   }
 
