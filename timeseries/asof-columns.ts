@@ -380,7 +380,15 @@ export function chunksOf(t: Columnar, name: string): ColumnChunks {
 
 /** A record batch from named vectors (each with one chunk) and an explicit schema. */
 export function batchFrom(schema: Schema, columns: readonly Vector[], length: number): RecordBatch {
-  const children = columns.map((v) => (v.data.length === 1 ? v.data[0] : makeVector(v.toArray()).data[0]));
+  return batchFromData(
+    schema,
+    columns.map((v) => (v.data.length === 1 ? v.data[0] : makeVector(v.toArray()).data[0])),
+    length,
+  );
+}
+
+/** A record batch from one data chunk per field and an explicit schema. */
+export function batchFromData(schema: Schema, children: Data[], length: number): RecordBatch {
   const data = makeData({ type: new Struct(schema.fields), length, children, nullCount: 0 });
   return new RecordBatch(schema, data as Data<Struct<TypeMap>>);
 }

@@ -33,7 +33,7 @@
  * completes; a zero-row batch carries them when there are no rows to emit. Output completes when
  * the left side has completed and every left row has been emitted.
  */
-import { type Data, DataType, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
+import { type Data, DataType, type RecordBatch, type Schema } from 'apache-arrow';
 import { Observable as Obs, type Observable, type OperatorFunction } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
@@ -48,12 +48,12 @@ import {
 } from './asof.ts';
 import {
   batchFrom,
+  batchFromData,
   columnOf,
   gatherColumn,
   KeyEncoder,
   matchValidity,
   onRaw,
-  onValues,
 } from './asof-columns.ts';
 import { AsofHistory, droppable, matchRows } from './kernels/asof-state.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
@@ -109,7 +109,12 @@ interface PendingLeft {
   min: number;
   /** Whether `on` is non-decreasing (NaN aside): then the next pending row has the smallest. */
   sorted: boolean;
+  /** The buffer under `on` when it came from {@link AsofStreamState.onBuffers}, to reuse. */
+  buffer: Float64Array | undefined;
 }
+
+/** Float64 buffers kept for the `on` values of later left batches. */
+const MAX_FREE_ON_BUFFERS = 4;
 
 class AsofStreamState {
   private readonly keys: KeyEncoder | undefined;
@@ -138,6 +143,7 @@ class AsofStreamState {
   private scratchSlot = new Int32Array(0);
   private scratchRow = new Int32Array(0);
   private scratchOn = new Float64Array(0);
+  private readonly onBuffers: Float64Array[] = [];
 
   constructor(
     private readonly r: ResolvedAsof,
@@ -250,7 +256,18 @@ class AsofStreamState {
     this.leftSchema ??= data.schema;
     this.streamName ??= b.stream;
     this.resolveSpans(data.schema, this.r.leftOn);
-    const on = data.numRows > 0 ? onValues(data, this.r.leftOn, 'left') : new Float64Array(0);
+    // int64 `on` values are converted into a reused buffer (returned when the batch leaves).
+    let on: Float64Array;
+    let buffer: Float64Array | undefined;
+    if (data.numRows === 0) on = new Float64Array(0);
+    else {
+      const raw = onRaw(data, this.r.leftOn, 'left');
+      if (raw instanceof BigInt64Array) {
+        buffer = this.onBuffers.pop();
+        if (buffer === undefined || buffer.length < raw.length) buffer = new Float64Array(raw.length);
+        on = int64ToFloat64(raw, buffer).subarray(0, raw.length);
+      } else on = raw;
+    }
     const keys = data.numRows > 0 ? this.keys?.encode(data, this.r.byLeft, 'left') : undefined;
     let max = this.maxLeft;
     let min = Number.POSITIVE_INFINITY;
@@ -267,7 +284,7 @@ class AsofStreamState {
     }
     this.maxLeft = max;
     this.stats.lateLeftRows += late;
-    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min, sorted });
+    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min, sorted, buffer });
     this.pendingRows += on.length;
     this.step();
   }
@@ -362,6 +379,8 @@ class AsofStreamState {
       }
       if (i < n) break;
       this.pending.shift();
+      if (p.buffer !== undefined && this.onBuffers.length < MAX_FREE_ON_BUFFERS)
+        this.onBuffers.push(p.buffer);
       if (outs.length === 0) outs.push({ data: this.emptyBatch(plan), acks: [] });
       outs[outs.length - 1].acks.push(p.acks);
     }
@@ -377,8 +396,8 @@ class AsofStreamState {
 
   /** Left columns as they are, right columns gathered from the retained right batches. */
   private build(plan: AsofPlan, left: RecordBatch, rightSlot: Int32Array, rightRow: Int32Array): RecordBatch {
-    const columns: Vector[] = [];
-    for (let c = 0; c < left.numCols; c++) columns.push(left.getChildAt(c)!);
+    // Left columns as their data (no Vector per column), right columns gathered.
+    const columns: Data[] = [...left.data.children];
     const names = plan.rightColumns;
     if (names.length) {
       const matched = matchValidity(rightRow);
@@ -399,14 +418,16 @@ class AsofStreamState {
       names.forEach((name, c) => {
         const type = this.rightSchema!.fields.find((f) => f.name === name)!.type;
         if (only >= 0 && !DataType.isDictionary(type))
-          columns.push(gatherColumn({ type, chunks: [placeholder![c]] }, undefined, rightRow, matched));
+          columns.push(
+            gatherColumn({ type, chunks: [placeholder![c]] }, undefined, rightRow, matched).data[0],
+          );
         else {
           const chunks: Data[] = placeholder ? this.slots.map((s) => (s ? cols(s) : placeholder)[c]) : [];
-          columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched));
+          columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched).data[0]);
         }
       });
     }
-    return batchFrom(plan.schema, columns, left.numRows);
+    return batchFromData(plan.schema, columns, left.numRows);
   }
 
   /** Drop right rows that no pending or future left row can match. */
