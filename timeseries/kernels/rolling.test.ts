@@ -326,11 +326,23 @@ describe('rolling kernel: properties', () => {
         const opts: RollingKernelOptions = { window, inputs: 1, aggs };
         const whole = rollingAggregate(opts, ts, keys, [xs]);
         const viaInt64 = aggs.map(() => new Float64Array(n));
-        expect(new RollingKernel(opts).process(BigInt64Array.from(ts, BigInt), keys, [xs], viaInt64)).toBe(
-          -1,
-        );
-        for (let a = 0; a < aggs.length; a++)
+        const nullRows = new Float64Array(3 * aggs.length);
+        expect(
+          new RollingKernel(opts).process(BigInt64Array.from(ts, BigInt), keys, [xs], viaInt64, nullRows),
+        ).toBe(-1);
+        for (let a = 0; a < aggs.length; a++) {
           expect(Array.from(viaInt64[a])).toEqual(Array.from(whole.out[a]));
+          // The reported null count and first / last null row match the NaN in the output.
+          const rows: number[] = [];
+          viaInt64[a].forEach((v, i) => {
+            if (Number.isNaN(v)) rows.push(i);
+          });
+          expect(Array.from(nullRows.subarray(3 * a, 3 * a + 3))).toEqual([
+            rows.length,
+            rows.length > 0 ? rows[0] : -1,
+            rows.length > 0 ? rows[rows.length - 1] : -1,
+          ]);
+        }
         const ref = reference(opts, ts, keys, [xs]);
         for (let a = 0; a < aggs.length; a++) expectClose(nulls(whole.out[a]), ref[a]);
         const bounds = [...new Set([0, ...cuts.filter((c) => c < n), n])].sort((p, q) => p - q);
