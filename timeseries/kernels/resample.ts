@@ -1133,14 +1133,14 @@ function fastRunBits(
     const t = bits[i];
     const p = price[i];
     const b = keys[i] << 4;
-    if (!(t < cur[b + LIM_BITS] && t >= cur[b + LAST_BITS]) || p !== p) return i;
+    if (!(t < cur[b + LIM_BITS] && t >= cur[b + LAST_BITS]) || Number.isNaN(p)) return i;
     if (p > cur[b + HIGH]) cur[b + HIGH] = p;
     else if (p < cur[b + LOW]) cur[b + LOW] = p;
     cur[b + CLOSE] = p;
     cur[b + LAST_BITS] = t;
     cur[b + COUNT]++;
     const s = size[i];
-    if (s === s) {
+    if (!Number.isNaN(s)) {
       cur[b + VOL] += s;
       cur[b + PV] += p * s;
     }
@@ -1160,14 +1160,14 @@ function fastRunBitsOneKey(
   for (let i = from; i < to; i++) {
     const t = bits[i];
     const p = price[i];
-    if (!(t < cur[LIM_BITS] && t >= cur[LAST_BITS]) || p !== p) return i;
+    if (!(t < cur[LIM_BITS] && t >= cur[LAST_BITS]) || Number.isNaN(p)) return i;
     if (p > cur[HIGH]) cur[HIGH] = p;
     else if (p < cur[LOW]) cur[LOW] = p;
     cur[CLOSE] = p;
     cur[LAST_BITS] = t;
     cur[COUNT]++;
     const s = size[i];
-    if (s === s) {
+    if (!Number.isNaN(s)) {
       cur[VOL] += s;
       cur[PV] += p * s;
     }
