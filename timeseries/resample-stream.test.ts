@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { from, lastValueFrom, Subject, toArray, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { type AckHandle, AckSet } from '../pipeline/acks.ts';
+import { VirtualClock } from '../pipeline/clock.ts';
 import type { Batch, Clock } from '../pipeline/types.ts';
 import {
   dictionaryVector,
@@ -151,9 +152,51 @@ describe('resampleOhlcvStream: event time and acks', () => {
     out[0].acks.ack();
     expect([a.state(), b.state()]).toEqual(['acked', 'open']);
     input.complete();
+    // B's bar was still open: it is emitted, but its rows are nacked so a replay rebuilds it whole.
     expect(out).toHaveLength(2);
+    expect(plain(out[1].data).map((r) => [r.symbol, r.open])).toEqual([['B', 2]]);
+    expect(b.state()).toBe('nacked');
     out[1].acks.ack();
-    expect(b.state()).toBe('acked');
+    expect(b.state()).toBe('nacked');
+  });
+
+  it('skips rows with a null event time and counts them as invalid', () => {
+    const input = new Subject<Batch>();
+    const out: Batch[] = [];
+    const stats: ResampleStreamStats = { lateDropped: 0, lateCorrected: 0, invalidRows: 0, barsEmitted: 0 };
+    input.pipe(resampleOhlcvStream({ every: '1m', stats })).subscribe((b) => out.push(b));
+    const rows = [
+      { t: T0 + 10 * S, sym: 'A', p: 1, s: 1 },
+      { t: 0, sym: 'A', p: 99, s: 1 },
+      { t: T0 + 20 * S, sym: 'A', p: 2, s: 1 },
+    ];
+    const cols = columns(rows);
+    const data = recordBatchFromVectors({
+      ...cols,
+      ts: timestampVector(new Float64Array(rows.map((r) => r.t)), new Uint8Array([1, 0, 1])),
+    });
+    input.next({ stream: 'trades', data, acks: AckSet.empty() });
+    input.next(batch([{ t: T0 + 70 * S, sym: 'A', p: 3, s: 1 }]));
+    const bars = out.flatMap((b) => plain(b.data));
+    expect(bars.map((r) => [r.open, r.high, r.close, r.trades])).toEqual([[1, 2, 2, 2]]);
+    expect(stats.invalidRows).toBe(1);
+  });
+
+  it('marks bars cut short by the end of input as not final', () => {
+    const input = new Subject<Batch>();
+    const out: Batch[] = [];
+    const clock = new VirtualClock();
+    input
+      .pipe(resampleOhlcvStream({ every: '1m', provisional: { intervalMs: 60_000 } }, clock))
+      .subscribe((b) => out.push(b));
+    input.next(batch([{ t: T0 + 10 * S, sym: 'A', p: 1, s: 1 }]));
+    input.next(batch([{ t: T0 + 70 * S, sym: 'A', p: 2, s: 1 }]));
+    input.complete();
+    const bars = out.flatMap((b) => plain(b.data));
+    expect(bars.map((r) => [r.open, r.final])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
   });
 
   it('keeps one dictionary id for the key column across output batches', () => {

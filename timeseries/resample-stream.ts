@@ -11,7 +11,12 @@
  *   emitted with `final = false`; final bars carry `final = true`.
  * - `idleTimeoutMs`: when no batch arrives for that long (processing time), event time is taken
  *   to advance with the clock (watermark += idle time) so bars of a quiet stream close.
- * - On complete, every open bar is flushed.
+ * - On complete (end of input or graceful shutdown), every open bar is emitted, marked
+ *   `final = false` where that column exists, and the acks of the rows in those still-open bars
+ *   are nacked ({@link OpenBarsAtEndError}): a bar cut short by a shutdown is not final, so a
+ *   source that can replay redelivers its rows and the whole bar is rebuilt after the restart (a
+ *   store with DEDUP UPSERT on (ts, keys) replaces the partial one). A feed that cannot replay
+ *   reports the nack as dropped; the partial bar is then the best there is.
  * - Acks (DESIGN.md delivery rule): an input batch's AckSet is held until every bar containing
  *   its rows has been emitted; an output batch carries the merge of the sets it releases, and a
  *   zero-row batch is emitted when acks become releasable without a bar. On error the held sets
@@ -37,6 +42,7 @@ import {
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch, Clock } from '../pipeline/types.ts';
 import { type Columnar, float64Column, timestampsUs } from './arrow.ts';
+import { takeRows } from './expr/runtime.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
 import { orderBars, type PushOptions, ResampleEngine } from './kernels/resample.ts';
 import {
@@ -190,6 +196,19 @@ function timeRange(ts: Float64Array, price: Float64Array): [number, number] {
   return [lo, hi];
 }
 
+/**
+ * Raised into the acks of rows whose bars were still open when the input ended: the bar emitted
+ * for them is partial, so the rows should be redelivered where the source can.
+ */
+export class OpenBarsAtEndError extends Error {
+  readonly code = 'POLAROID_RESAMPLE_OPEN_AT_END';
+  readonly retriable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'OpenBarsAtEndError';
+  }
+}
+
 /** The streaming OHLCV resampler (see the module comment for semantics). */
 export function resampleOhlcvStream(
   opts: ResampleStreamOptions,
@@ -221,11 +240,22 @@ export function resampleOhlcvStream(
       let provisionalTimer: Subscription | undefined;
       let done = false;
 
+      let nullTimes = 0;
       const syncStats = () => {
         if (!stats) return;
         stats.lateDropped = engine.lateDropped;
         stats.lateCorrected = engine.lateCorrected;
-        stats.invalidRows = engine.invalidRows;
+        stats.invalidRows = engine.invalidRows + nullTimes;
+      };
+
+      /** The batch without its rows of null event time (counted as invalid): they fit no window. */
+      const withoutNullTimes = (b: RecordBatch, name: string): RecordBatch => {
+        const col = b.getChild(name);
+        if (!col || col.nullCount === 0) return b;
+        const keep = new Uint8Array(b.numRows);
+        for (let i = 0; i < keep.length; i++) keep[i] = col.isValid(i) ? 1 : 0;
+        nullTimes += col.nullCount;
+        return takeRows(b, keep);
       };
 
       /** Emit the engine's pending bars with the acks that became releasable. */
@@ -298,11 +328,14 @@ export function resampleOhlcvStream(
           try {
             streamName = batch.stream;
             lastArrival = clock.now();
-            const rb = batch.data;
             const mySeq = seq++;
             pending.push({ seq: mySeq, acks: batch.acks });
+            let rb = batch.data;
             if (rb.numRows > 0) {
               if (!tsName) tsName = defaultTimestampColumn(rb);
+              rb = withoutNullTimes(rb, tsName);
+            }
+            if (rb.numRows > 0 && tsName) {
               const priceName = opts.price ?? 'price';
               const sizeName = opts.size ?? 'size';
               const plain =
@@ -357,8 +390,18 @@ export function resampleOhlcvStream(
         complete() {
           if (done) return;
           try {
+            emit(false);
+            const open = pending.splice(0);
             engine.flush();
+            const bars = engine.out;
+            bars.final.fill(0, 0, bars.length);
             emit(true);
+            if (open.length > 0) {
+              const reason = new OpenBarsAtEndError(
+                `resample_ohlcv: the input ended with ${bars.length} open bar(s); their rows are nacked so a replayable source redelivers them`,
+              );
+              for (const p of open) p.acks.nack(reason);
+            }
           } catch (e) {
             fail(e);
             return;
