@@ -35,6 +35,8 @@ export class PipelineMetrics {
   private readonly connected: Gauge<'component' | 'kind'>;
   private readonly writeLatency: Histogram<'component' | 'kind'>;
   private readonly children = new Map<string, ComponentCounters>();
+  private readonly opRows: Counter<'component' | 'kind' | 'event'>;
+  private readonly opChildren = new Map<string, Counter.Internal>();
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -61,6 +63,12 @@ export class PipelineMetrics {
       labelNames,
       registers: [registry],
     });
+    this.opRows = new Counter({
+      name: `${PREFIX}op_rows_total`,
+      help: 'Rows an operator dropped or changed on purpose, by event (late_dropped, invalid, ...)',
+      labelNames: ['component', 'kind', 'event'] as const,
+      registers: [registry],
+    });
     this.writeLatency = new Histogram({
       name: `${PREFIX}sink_write_seconds`,
       help: 'Time from a sink write call to its durable acceptance or failure',
@@ -80,6 +88,17 @@ export class PipelineMetrics {
       this.children.set(key, c);
     }
     return c;
+  }
+
+  /** Count rows a stream's operator dropped or changed on purpose (see ComponentContext.count). */
+  countOpRows(stream: string, event: string, rows: number): void {
+    const key = `${stream}\u0000${event}`;
+    let c = this.opChildren.get(key);
+    if (c === undefined) {
+      c = this.opRows.labels(stream, 'stream', event);
+      this.opChildren.set(key, c);
+    }
+    c.inc(rows);
   }
 
   setQueueDepth(source: string, rows: number): void {

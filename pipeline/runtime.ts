@@ -684,6 +684,7 @@ class PipelineRuntime implements Pipeline {
       deadLetters: this.deadLetters,
       stream: (other) => this.attach(other, consumer, name),
       schemaOf: (other) => this.schemaOf(other),
+      count: (event, rows) => this.m.countOpRows(name, event, rows),
     };
   }
 

@@ -119,4 +119,10 @@ export interface ComponentContext {
   stream(name: string): Observable<Batch>;
   /** Arrow schema of another stream, known once the pipeline is built. */
   schemaOf(name: string): Schema | undefined;
+  /**
+   * Count rows an operator dropped or changed on purpose (`late_dropped`, `invalid`,
+   * `right_evicted`, ...), exported as `polaroid_op_rows_total{component, event}` so no drop is
+   * silent. Absent where nothing collects metrics (unit tests).
+   */
+  count?(event: string, rows: number): void;
 }

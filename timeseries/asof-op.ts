@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { OpSpec, Registry } from '../config/registry.ts';
 import { parseDuration } from '../config/units.ts';
-import { asofJoinStream } from './asof-stream.ts';
+import { asofJoinStream, newAsofStreamStats } from './asof-stream.ts';
+import { reportStats } from './op-stats.ts';
 
 const zColumn = z.string().min(1);
 const zColumns = z.union([zColumn, z.array(zColumn).min(1)]);
@@ -109,7 +110,14 @@ export const asofJoinSpec: OpSpec<AsofJoinConfig> = {
   ],
   create(config, ctx) {
     const { right, ...opts } = config;
-    return asofJoinStream(ctx.stream(right), { ...opts, right_schema: ctx.schemaOf(right) });
+    const stats = newAsofStreamStats();
+    const op = asofJoinStream(ctx.stream(right), { ...opts, right_schema: ctx.schemaOf(right), stats });
+    const events = {
+      lateRightRows: 'right_late_dropped',
+      evictedRightRows: 'right_evicted',
+      lateLeftRows: 'left_late',
+    };
+    return (input) => op(input).pipe(reportStats(stats, events, ctx));
   },
 };
 

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { zCalendarDuration, zDurationMs } from '../config/common.ts';
 import type { OpSpec, Registry } from '../config/registry.ts';
 import { validateGridOptions, WindowConfigError } from './kernels/calendar.ts';
-import { resampleOhlcvStream } from './resample-stream.ts';
+import { reportStats } from './op-stats.ts';
+import { type ResampleStreamStats, resampleOhlcvStream } from './resample-stream.ts';
 
 export const zResampleOhlcv = z
   .strictObject({
@@ -111,7 +112,8 @@ export const resampleOhlcvSpec: OpSpec<ResampleOhlcvConfig> = {
     },
   ],
   create(c, ctx) {
-    return resampleOhlcvStream(
+    const stats: ResampleStreamStats = { lateDropped: 0, lateCorrected: 0, invalidRows: 0, barsEmitted: 0 };
+    const op = resampleOhlcvStream(
       {
         every: c.every,
         period: c.period,
@@ -131,9 +133,12 @@ export const resampleOhlcvSpec: OpSpec<ResampleOhlcvConfig> = {
         provisional: c.provisional ? { intervalMs: c.provisional.interval } : undefined,
         idleTimeoutMs: c.idle_timeout,
         includeFirstLastTs: c.include_first_last_ts,
+        stats,
       },
       ctx.clock,
     );
+    const events = { lateDropped: 'late_dropped', lateCorrected: 'late_corrected', invalidRows: 'invalid' };
+    return (input) => op(input).pipe(reportStats(stats, events, ctx));
   },
 };
 

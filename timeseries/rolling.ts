@@ -537,12 +537,14 @@ export const rollingSpec: OpSpec<RollingConfig> = {
   ],
   create: (config, ctx) =>
     rollingStream(config, {
-      skipped: (rows, total) =>
+      skipped: (rows, total) => {
+        ctx.count?.('unsorted_skipped', rows);
         ctx.logger.warn("rolling: skipped rows earlier than their key's previous row", {
           op: ctx.name,
           rows,
           total,
-        }),
+        });
+      },
     }),
 };
 
