@@ -120,7 +120,7 @@ interface Resolved {
 
 function fixedMicros(text: string, what: string): number {
   const d = parseDuration(text);
-  if (!d || d.months !== 0)
+  if (d?.months !== 0)
     throw new RollingConfigError(
       `rolling: ${what} "${text}" is not a fixed duration such as 500ms, 1s, 5m or 1d`,
     );
