@@ -144,6 +144,8 @@ class AsofStreamState {
   private scratchRow = new Int32Array(0);
   private scratchOn = new Float64Array(0);
   private readonly onBuffers: Float64Array[] = [];
+  private rightTypesCache: DataType[] | undefined;
+  private rightTypesPlan: AsofPlan | undefined;
 
   constructor(
     private readonly r: ResolvedAsof,
@@ -396,13 +398,13 @@ class AsofStreamState {
 
   /** Left columns as they are, right columns gathered from the retained right batches. */
   private build(plan: AsofPlan, left: RecordBatch, rightSlot: Int32Array, rightRow: Int32Array): RecordBatch {
-    // Left columns as their data (no Vector per column), right columns gathered.
-    const columns: Data[] = [...left.data.children];
+    // Left columns as their data (no Vector per column), right columns gathered. Plain loops, no
+    // closures: this runs once per output batch and must stay optimised.
+    const columns: Data[] = left.data.children.slice();
     const names = plan.rightColumns;
     if (names.length) {
+      const types = this.rightTypes(plan);
       const matched = matchValidity(rightRow);
-      const cols = (s: RightSlot): Data[] =>
-        (s.columns ??= names.map((name) => columnOf(s.batch, name, 'right').data[0]));
       // Rows matched in one right batch (the usual case for time-ordered input) gather from it alone.
       let only = -1;
       for (let i = 0; i < rightRow.length; i++) {
@@ -413,21 +415,56 @@ class AsofStreamState {
           break;
         }
       }
-      const live = only >= 0 ? this.slots[only] : this.slots.find((s) => s !== undefined);
-      const placeholder = live ? cols(live) : undefined;
-      names.forEach((name, c) => {
-        const type = this.rightSchema!.fields.find((f) => f.name === name)!.type;
+      let live: RightSlot | undefined;
+      if (only >= 0) live = this.slots[only];
+      else for (let s = 0; s < this.slots.length && live === undefined; s++) live = this.slots[s];
+      const placeholder = live ? this.slotColumns(live, names) : undefined;
+      let chunksBySlot: Data[][] | undefined;
+      for (let c = 0; c < names.length; c++) {
+        const type = types[c];
         if (only >= 0 && !DataType.isDictionary(type))
           columns.push(
             gatherColumn({ type, chunks: [placeholder![c]] }, undefined, rightRow, matched).data[0],
           );
         else {
-          const chunks: Data[] = placeholder ? this.slots.map((s) => (s ? cols(s) : placeholder)[c]) : [];
+          let chunks: Data[] = [];
+          if (placeholder) {
+            if (chunksBySlot === undefined) {
+              chunksBySlot = [];
+              for (let s = 0; s < this.slots.length; s++) {
+                const sl = this.slots[s];
+                chunksBySlot.push(sl ? this.slotColumns(sl, names) : placeholder);
+              }
+            }
+            chunks = new Array(chunksBySlot.length);
+            for (let s = 0; s < chunksBySlot.length; s++) chunks[s] = chunksBySlot[s][c];
+          }
           columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched).data[0]);
         }
-      });
+      }
     }
     return batchFromData(plan.schema, columns, left.numRows);
+  }
+
+  /** The batch's chunks of the output's right columns, in plan order (read once, on first use). */
+  private slotColumns(s: RightSlot, names: readonly string[]): Data[] {
+    let cols = s.columns;
+    if (cols === undefined) {
+      cols = new Array(names.length);
+      for (let c = 0; c < names.length; c++) cols[c] = columnOf(s.batch, names[c], 'right').data[0];
+      s.columns = cols;
+    }
+    return cols;
+  }
+
+  /** Types of the output's right columns, in plan order (looked up once). */
+  private rightTypes(plan: AsofPlan): DataType[] {
+    if (this.rightTypesCache === undefined || this.rightTypesPlan !== plan) {
+      const fields = this.rightSchema!.fields;
+      this.rightTypesCache = plan.rightColumns.map((name) => fields.find((f) => f.name === name)!.type);
+      this.rightTypesPlan = plan;
+    }
+    return this.rightTypesCache;
   }
 
   /** Drop right rows that no pending or future left row can match. */
