@@ -8,7 +8,9 @@
  * would, and on frames pre-sorted by (symbol, ts) with the sort untimed; `peer_value` is the faster.
  * A second metric runs the streaming operator over 10k-row batches of both sides, arriving in
  * event-time order, and compares its throughput with the batch operator's (aim: ratio >= 0.8).
- * Peak RSS covers the whole process (both sides' Arrow tables and the Polars frames).
+ * Peak RSS is measured in child processes (bench/rss.ts) that build one side's input from the same
+ * seeds and run that side once, so neither side's data inflates the other's: ours batch, ours
+ * streaming, and the Polars call with the faster median (`rss_polars.variant`).
  */
 import { type Table, tableToIPC } from 'apache-arrow';
 import pl from 'nodejs-polars';
@@ -17,9 +19,9 @@ import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from '../timeseries/arrow.ts';
 import { asofJoin } from '../timeseries/asof.ts';
-import { asofJoinStream, newAsofStreamStats } from '../timeseries/asof-stream.ts';
-
-import { type Benchmark, type MetricSpec, timeMs } from './harness.ts';
+import { type AsofStreamStats, asofJoinStream, newAsofStreamStats } from '../timeseries/asof-stream.ts';
+import { type Benchmark, type MetricSpec, median, timeMs } from './harness.ts';
+import { measureRss, rssChild } from './rss.ts';
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META', 'TSLA', 'AVGO'];
 const T0 = 1_767_225_600_000_000;
@@ -69,56 +71,88 @@ const N_TRADES = 10_000_000;
 const N_QUOTES = 5_000_000;
 const SPAN_US = 6.5 * 3600e6;
 const OPTS = { on: 'ts', by: 'symbol', tolerance: '1s', strategy: 'backward' } as const;
+const PL_OPTS = { on: 'ts', by: 'symbol', tolerance: '1s', strategy: 'backward' as const };
+
+const makeTrades = () => makeTable(N_TRADES, SPAN_US, 7, ['price', 'size']);
+const makeQuotes = () => makeTable(N_QUOTES, SPAN_US, 11, ['bid', 'ask']);
+
+/** The streaming join over both sides' batches, arriving in event-time order; returns rows out. */
+function streamJoin(left: Batch[], right: Batch[], quotes: Table, stats: AsofStreamStats): number {
+  let rows = 0;
+  const first = (b: Batch) => Number(b.data.getChild('ts')!.get(0));
+  const l$ = new Subject<Batch>();
+  const r$ = new Subject<Batch>();
+  l$.pipe(asofJoinStream(r$, { ...OPTS, right_schema: quotes.schema, stats })).subscribe((b) => {
+    rows += b.data.numRows;
+  });
+  // Arrival in event-time order, as from live feeds: the batch that starts earlier first.
+  let i = 0;
+  let j = 0;
+  while (i < left.length || j < right.length) {
+    if (j >= right.length || (i < left.length && first(left[i]) < first(right[j]))) l$.next(left[i++]);
+    else r$.next(right[j++]);
+  }
+  r$.complete();
+  l$.complete();
+  return rows;
+}
+
+type PolarsVariant = 'time-ordered' | 'pre-sorted';
+
+await rssChild(import.meta.url, {
+  ours: () => {
+    const trades = makeTrades();
+    const quotes = makeQuotes();
+    return () => asofJoin(trades, quotes, OPTS);
+  },
+  'ours-stream': () => {
+    const quotes = makeQuotes();
+    const left = batchesOf(makeTrades(), 'trades', 10_000);
+    const right = batchesOf(quotes, 'quotes', 10_000);
+    return () => streamJoin(left, right, quotes, newAsofStreamStats());
+  },
+  'polars-time-ordered': () => {
+    const trades = toPolars(makeTrades());
+    const quotes = toPolars(makeQuotes());
+    return () => trades.joinAsof(quotes, PL_OPTS);
+  },
+  'polars-pre-sorted': () => {
+    const trades = toPolars(makeTrades()).sort(['symbol', 'ts']);
+    const quotes = toPolars(makeQuotes()).sort(['symbol', 'ts']);
+    return () => trades.joinAsof(quotes, PL_OPTS);
+  },
+});
 
 const bench: Benchmark = {
   id: 'asof',
   title: 'as-of join, 10M trades x 5M quotes, by symbol (8), tolerance 1s, backward',
   aim: 'ratio <= 0.25 vs the faster nodejs-polars call; streaming >= 0.8 of batch throughput',
   run() {
-    const trades = makeTable(N_TRADES, SPAN_US, 7, ['price', 'size']);
-    const quotes = makeTable(N_QUOTES, SPAN_US, 11, ['bid', 'ask']);
+    const trades = makeTrades();
+    const quotes = makeQuotes();
     const plTrades = toPolars(trades);
     const plQuotes = toPolars(quotes);
     const sortedTrades = plTrades.sort(['symbol', 'ts']);
     const sortedQuotes = plQuotes.sort(['symbol', 'ts']);
-    const plOpts = { on: 'ts', by: 'symbol', tolerance: '1s', strategy: 'backward' as const };
     let matched = 0;
-    let peakRss = 0;
-    const rss = () => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    };
     const polarsMs = { timeOrdered: [] as number[], presorted: [] as number[] };
+    const fasterPolars = (): PolarsVariant =>
+      median(polarsMs.presorted) < median(polarsMs.timeOrdered) ? 'pre-sorted' : 'time-ordered';
     const polars = async () => {
-      const a = await timeMs(() => plTrades.joinAsof(plQuotes, plOpts));
-      const b = await timeMs(() => sortedTrades.joinAsof(sortedQuotes, plOpts));
+      const a = await timeMs(() => plTrades.joinAsof(plQuotes, PL_OPTS));
+      const b = await timeMs(() => sortedTrades.joinAsof(sortedQuotes, PL_OPTS));
       polarsMs.timeOrdered.push(Math.round(a));
       polarsMs.presorted.push(Math.round(b));
-      rss();
       return Math.min(a, b);
     };
     const left = batchesOf(trades, 'trades', 10_000);
     const right = batchesOf(quotes, 'quotes', 10_000);
-    const first = (b: Batch) => Number(b.data.getChild('ts')!.get(0));
     const stats = newAsofStreamStats();
     const streaming = async () => {
       let rows = 0;
       const ms = await timeMs(() => {
-        const l$ = new Subject<Batch>();
-        const r$ = new Subject<Batch>();
-        l$.pipe(asofJoinStream(r$, { ...OPTS, right_schema: quotes.schema, stats })).subscribe((b) => {
-          rows += b.data.numRows;
-        });
-        // Arrival in event-time order, as from live feeds: the batch that starts earlier first.
-        let i = 0;
-        let j = 0;
-        while (i < left.length || j < right.length) {
-          if (j >= right.length || (i < left.length && first(left[i]) < first(right[j]))) l$.next(left[i++]);
-          else r$.next(right[j++]);
-        }
-        r$.complete();
-        l$.complete();
+        rows = streamJoin(left, right, quotes, stats);
       });
-      rss();
       if (rows !== N_TRADES) throw new Error(`streaming join emitted ${rows} rows, expected ${N_TRADES}`);
       return N_TRADES / (ms / 1000);
     };
@@ -128,7 +162,6 @@ const bench: Benchmark = {
         out = asofJoin(trades, quotes, OPTS);
       });
       matched = out!.numRows - out!.getChild('bid')!.nullCount;
-      rss();
       return ms;
     };
     const specs: MetricSpec[] = [
@@ -145,7 +178,11 @@ const bench: Benchmark = {
           matched_rows: matched,
           polars_time_ordered_ms: polarsMs.timeOrdered,
           polars_presorted_ms: polarsMs.presorted,
-          peak_rss_mb: Math.round(peakRss / 2 ** 20),
+          rss_ours: measureRss(import.meta.url, 'ours'),
+          rss_polars: {
+            variant: fasterPolars(),
+            ...measureRss(import.meta.url, `polars-${fasterPolars()}`),
+          },
         }),
       },
       {
@@ -158,7 +195,7 @@ const bench: Benchmark = {
           run: async () => N_TRADES / ((await batch()) / 1000),
         },
         notes: () => ({
-          peak_rss_mb: Math.round(peakRss / 2 ** 20),
+          rss_ours_stream: measureRss(import.meta.url, 'ours-stream'),
           late_right_rows: stats.lateRightRows,
           evicted_right_rows: stats.evictedRightRows,
         }),
