@@ -237,3 +237,163 @@ export function matchRows(
   }
   return i;
 }
+
+/**
+ * The retained right rows of every key in one sequence, in arrival order, for the backward merge
+ * of left rows that come in global `on` order (the usual case for live feeds): one pass moves a
+ * cursor over the sequence and keeps the last right row per key, as the batch kernel's merge does,
+ * instead of walking a cursor per key. Valid only while the right rows it holds are in global
+ * order and every left row it matches is at or after the one before; `ok` turns false for good
+ * otherwise, and the per-key histories take over. Entries before the cursor are consumed.
+ */
+export class AsofRightLog {
+  ok = true;
+  ts = new Float64Array(1024);
+  key = new Int32Array(1024);
+  slot = new Int32Array(1024);
+  row = new Int32Array(1024);
+  /** Consumed entries are `[0, next)`, pending `[next, end)`. */
+  next = 0;
+  end = 0;
+  /** Last consumed right row per key: its `on`, slot and row (row -1: none). */
+  lastTs = new Float64Array(16);
+  lastSlot = new Int32Array(16);
+  lastRow = new Int32Array(16).fill(-1);
+  /** The left value matched last. */
+  prevLeft = Number.NEGATIVE_INFINITY;
+
+  /** Append a right row (after every other: `t` must not be below the last appended). */
+  push(t: number, k: number, slot: number, row: number): void {
+    if (this.end > 0 && t < this.ts[this.end - 1]) {
+      this.ok = false;
+      return;
+    }
+    if (this.end === this.ts.length) this.makeRoom();
+    if (k >= this.lastRow.length) this.growKeys(k + 1);
+    const e = this.end;
+    this.ts[e] = t;
+    this.key[e] = k;
+    this.slot[e] = slot;
+    this.row[e] = row;
+    this.end = e + 1;
+  }
+
+  private makeRoom(): void {
+    const n = this.end - this.next;
+    if (this.next > 0 && n <= this.ts.length >> 1) {
+      this.ts.copyWithin(0, this.next, this.end);
+      this.key.copyWithin(0, this.next, this.end);
+      this.slot.copyWithin(0, this.next, this.end);
+      this.row.copyWithin(0, this.next, this.end);
+    } else {
+      const cap = this.ts.length * 2;
+      const ts = new Float64Array(cap);
+      const key = new Int32Array(cap);
+      const slot = new Int32Array(cap);
+      const row = new Int32Array(cap);
+      ts.set(this.ts.subarray(this.next, this.end));
+      key.set(this.key.subarray(this.next, this.end));
+      slot.set(this.slot.subarray(this.next, this.end));
+      row.set(this.row.subarray(this.next, this.end));
+      this.ts = ts;
+      this.key = key;
+      this.slot = slot;
+      this.row = row;
+    }
+    this.next = 0;
+    this.end = n;
+  }
+
+  private growKeys(n: number): void {
+    const cap = Math.max(n, this.lastRow.length * 2);
+    const ts = new Float64Array(cap);
+    const slot = new Int32Array(cap);
+    const row = new Int32Array(cap).fill(-1);
+    ts.set(this.lastTs);
+    slot.set(this.lastSlot);
+    row.set(this.lastRow);
+    this.lastTs = ts;
+    this.lastSlot = slot;
+    this.lastRow = row;
+  }
+}
+
+/**
+ * {@link matchRows} for strategy backward (not immediate) by one merge over `log`, for left rows in
+ * global order. Stops at the first row whose match is not final under `w`, or at the first row
+ * below the one matched before it (then `log.ok` is false and the caller goes on per key).
+ * Gives the same matches as {@link matchRows} on the per-key histories as long as those only
+ * drop rows as {@link droppable} says (no eviction).
+ */
+export function matchRowsMerge(
+  log: AsofRightLog,
+  on: Float64Array,
+  keys: Int32Array | undefined,
+  from: number,
+  n: number,
+  allowEq: boolean,
+  tol: number,
+  w: number,
+  outSlot: Int32Array,
+  outRow: Int32Array,
+): number {
+  const ts = log.ts;
+  const key = log.key;
+  const end = log.end;
+  const lastTs = log.lastTs;
+  const lastSlot = log.lastSlot;
+  const lastRow = log.lastRow;
+  const nKeys = lastRow.length;
+  let j = log.next;
+  let prev = log.prevLeft;
+  let r = j < end ? ts[j] : Number.POSITIVE_INFINITY;
+  let i = from;
+  for (; i < n; i++) {
+    const l = on[i];
+    if (Number.isNaN(l)) {
+      outRow[i - from] = -1;
+      continue;
+    }
+    if (allowEq ? !(w > l) : !(w >= l)) break;
+    if (l < prev) {
+      log.ok = false;
+      break;
+    }
+    prev = l;
+    if (allowEq)
+      while (r <= l) {
+        const k = key[j];
+        lastTs[k] = r;
+        lastSlot[k] = log.slot[j];
+        lastRow[k] = log.row[j];
+        j++;
+        r = j < end ? ts[j] : Number.POSITIVE_INFINITY;
+      }
+    else
+      while (r < l) {
+        const k = key[j];
+        lastTs[k] = r;
+        lastSlot[k] = log.slot[j];
+        lastRow[k] = log.row[j];
+        j++;
+        r = j < end ? ts[j] : Number.POSITIVE_INFINITY;
+      }
+    const k = keys ? keys[i] : 0;
+    let row = -1;
+    if (k >= 0 && k < nKeys) {
+      const m = lastRow[k];
+      if (m >= 0 && l - lastTs[k] <= tol) {
+        outSlot[i - from] = lastSlot[k];
+        row = m;
+      }
+    }
+    outRow[i - from] = row;
+  }
+  log.next = j;
+  log.prevLeft = prev;
+  if (j === end) {
+    log.next = 0;
+    log.end = 0;
+  }
+  return i;
+}
