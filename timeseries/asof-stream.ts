@@ -55,7 +55,7 @@ import {
   matchValidity,
   onRaw,
 } from './asof-columns.ts';
-import { AsofHistory, AsofRightLog, droppable, matchRows, matchRowsMerge } from './kernels/asof-state.ts';
+import { AsofHistory, droppable, matchRows } from './kernels/asof-state.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
 
 /** Counters of the streaming join, for metrics and tests. */
@@ -145,11 +145,6 @@ class AsofStreamState {
   private scratchOn = new Float64Array(0);
   private readonly onBuffers: Float64Array[] = [];
   private rightTypesCache: DataType[] | undefined;
-  /**
-   * Backward (final) matching by one global merge while both sides come in global `on` order;
-   * dropped for good (the per-key histories take over) at the first row out of order or eviction.
-   */
-  private log: AsofRightLog | undefined;
   private rightTypesPlan: AsofPlan | undefined;
 
   constructor(
@@ -167,7 +162,6 @@ class AsofStreamState {
     this.rightSchema = opts.right_schema;
     this.streamName = opts.stream;
     this.stats = opts.stats ?? newAsofStreamStats();
-    if (r.strategy === 'backward' && !this.immediate) this.log = new AsofRightLog();
   }
 
   private resolveSpans(schema: Schema, on: string): void {
@@ -222,7 +216,6 @@ class AsofStreamState {
       const keys = this.keys?.encode(data, this.r.byRight, 'right');
       const lateness = this.lateness;
       const maxRows = this.maxRows;
-      const log = this.log;
       let max = this.maxRight;
       let late = 0;
       let live = 0;
@@ -237,10 +230,8 @@ class AsofStreamState {
         if (t > max) max = t;
         const h = this.histories[k] ?? this.history(k);
         h.insert(t, slot, j);
-        if (log !== undefined) log.push(t, k, slot, j);
         live++;
         if (h.end - h.start > maxRows) {
-          if (log !== undefined) log.ok = false;
           const n = h.end - h.start - maxRows;
           this.stats.evictedRightRows += n;
           s.live = live;
@@ -249,7 +240,6 @@ class AsofStreamState {
         }
       }
       s.live = live;
-      if (log !== undefined && !log.ok) this.log = undefined;
       this.maxRight = max;
       this.stats.lateRightRows += late;
     }
@@ -365,38 +355,20 @@ class AsofStreamState {
       }
       const rightSlot = this.scratchSlot;
       const rightRow = this.scratchRow;
-      let i = from;
-      const log = this.log;
-      if (log !== undefined) {
-        i = matchRowsMerge(
-          log,
-          p.on,
-          p.keys,
-          from,
-          n,
-          r.allowExactMatches,
-          this.tolerance,
-          w,
-          rightSlot,
-          rightRow,
-        );
-        if (!log.ok) this.log = undefined;
-      }
-      if (this.log === undefined)
-        i = matchRows(
-          this.histories,
-          p.on,
-          p.keys,
-          i,
-          n,
-          r.strategy,
-          r.allowExactMatches,
-          this.tolerance,
-          w,
-          this.immediate,
-          i === from ? rightSlot : rightSlot.subarray(i - from),
-          i === from ? rightRow : rightRow.subarray(i - from),
-        );
+      const i = matchRows(
+        this.histories,
+        p.on,
+        p.keys,
+        from,
+        n,
+        r.strategy,
+        r.allowExactMatches,
+        this.tolerance,
+        w,
+        this.immediate,
+        rightSlot,
+        rightRow,
+      );
       const m = i - from;
       if (m > 0) {
         const left = from === 0 && i === n ? p.batch : p.batch.slice(from, i);
