@@ -194,36 +194,9 @@ export function matchRows(
   outSlot: Int32Array,
   outRow: Int32Array,
 ): number {
+  if (strategy === 'backward')
+    return matchBackward(histories, on, keys, from, n, allowEq, tol, w, immediate, outSlot, outRow);
   let i = from;
-  if (strategy === 'backward') {
-    for (; i < n; i++) {
-      const l = on[i];
-      if (!immediate && !(allowEq ? w > l : w >= l) && !Number.isNaN(l)) break;
-      const k = keys ? keys[i] : 0;
-      const h = k >= 0 ? histories[k] : undefined;
-      let row = -1;
-      if (h !== undefined && h.end > h.start && !Number.isNaN(l)) {
-        const ts = h.ts;
-        const start = h.start;
-        const end = h.end;
-        let c = Math.min(Math.max(h.hint, start), end);
-        if (allowEq) {
-          while (c > start && ts[c - 1] > l) c--;
-          while (c < end && ts[c] <= l) c++;
-        } else {
-          while (c > start && ts[c - 1] >= l) c--;
-          while (c < end && ts[c] < l) c++;
-        }
-        h.hint = c;
-        if (c > start && l - ts[c - 1] <= tol) {
-          outSlot[i - from] = h.slot[c - 1];
-          row = h.row[c - 1];
-        }
-      }
-      outRow[i - from] = row;
-    }
-    return i;
-  }
   for (; i < n; i++) {
     const l = on[i];
     const k = keys ? keys[i] : 0;
@@ -235,5 +208,86 @@ export function matchRows(
       outRow[i - from] = h!.row[pos];
     } else outRow[i - from] = -1;
   }
+  return i;
+}
+
+/**
+ * {@link matchRows} for strategy backward: one cursor per key, moved forward from its hint. The
+ * loop is written out once per `allowEq` (`on <= l` and `on < l`) so that the per-row path has no
+ * test of it; the hint is usually in range and at or behind the answer (left rows in order), which
+ * one test checks, and it is written only when it moves.
+ */
+function matchBackward(
+  histories: readonly (AsofHistory | undefined)[],
+  on: Float64Array,
+  keys: Int32Array | undefined,
+  from: number,
+  n: number,
+  allowEq: boolean,
+  tol: number,
+  w: number,
+  immediate: boolean,
+  outSlot: Int32Array,
+  outRow: Int32Array,
+): number {
+  let i = from;
+  if (allowEq)
+    for (; i < n; i++) {
+      const l = on[i];
+      if (!immediate && !(w > l) && !Number.isNaN(l)) break;
+      const k = keys ? keys[i] : 0;
+      const h = k >= 0 ? histories[k] : undefined;
+      let row = -1;
+      if (h !== undefined && h.end > h.start && !Number.isNaN(l)) {
+        const ts = h.ts;
+        const start = h.start;
+        const end = h.end;
+        let c = h.hint;
+        if (c < start || c > end || (c > start && ts[c - 1] > l)) {
+          c = Math.min(Math.max(c, start), end);
+          while (c > start && ts[c - 1] > l) c--;
+          h.hint = c;
+        }
+        if (c < end && ts[c] <= l) {
+          c++;
+          while (c < end && ts[c] <= l) c++;
+          h.hint = c;
+        }
+        if (c > start && l - ts[c - 1] <= tol) {
+          outSlot[i - from] = h.slot[c - 1];
+          row = h.row[c - 1];
+        }
+      }
+      outRow[i - from] = row;
+    }
+  else
+    for (; i < n; i++) {
+      const l = on[i];
+      if (!immediate && !(w >= l) && !Number.isNaN(l)) break;
+      const k = keys ? keys[i] : 0;
+      const h = k >= 0 ? histories[k] : undefined;
+      let row = -1;
+      if (h !== undefined && h.end > h.start && !Number.isNaN(l)) {
+        const ts = h.ts;
+        const start = h.start;
+        const end = h.end;
+        let c = h.hint;
+        if (c < start || c > end || (c > start && ts[c - 1] >= l)) {
+          c = Math.min(Math.max(c, start), end);
+          while (c > start && ts[c - 1] >= l) c--;
+          h.hint = c;
+        }
+        if (c < end && ts[c] < l) {
+          c++;
+          while (c < end && ts[c] < l) c++;
+          h.hint = c;
+        }
+        if (c > start && l - ts[c - 1] <= tol) {
+          outSlot[i - from] = h.slot[c - 1];
+          row = h.row[c - 1];
+        }
+      }
+      outRow[i - from] = row;
+    }
   return i;
 }
