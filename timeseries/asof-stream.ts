@@ -187,9 +187,10 @@ class AsofStreamState {
     return h;
   }
 
-  private readonly release = (slot: number): void => {
+  /** `count` retained rows of `slot` were dropped; the slot is freed with its last one. */
+  private readonly release = (slot: number, count: number): void => {
     const s = this.slots[slot]!;
-    s.live--;
+    s.live -= count;
     if (s.live === 0 && !s.filling) this.freeSlot(slot);
   };
 
@@ -235,7 +236,7 @@ class AsofStreamState {
           const n = h.end - h.start - maxRows;
           this.stats.evictedRightRows += n;
           s.live = live;
-          h.dropFront(n, this.release);
+          h.dropFrontRuns(n, this.release);
           live = s.live;
         }
       }
@@ -484,7 +485,7 @@ class AsofStreamState {
     for (const h of this.histories) {
       if (h === undefined || h.size === 0) continue;
       const d = droppable(h, n, r.strategy, r.allowExactMatches, this.tolerance);
-      if (d > 0) h.dropFront(d, this.release);
+      if (d > 0) h.dropFrontRuns(d, this.release);
     }
   }
 }

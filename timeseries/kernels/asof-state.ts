@@ -81,6 +81,28 @@ export class AsofHistory {
     }
   }
 
+  /**
+   * {@link dropFront}, reporting each run of consecutive entries from one slot once:
+   * `dropped(slot, count)`, in order.
+   */
+  dropFrontRuns(n: number, dropped: (slot: number, count: number) => void): void {
+    const stop = this.start + n;
+    const slots = this.slot;
+    let p = this.start;
+    while (p < stop) {
+      const s = slots[p];
+      let q = p + 1;
+      while (q < stop && slots[q] === s) q++;
+      dropped(s, q - p);
+      p = q;
+    }
+    this.start = stop;
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+    }
+  }
+
   /** First position with `on > l` (`strict = false`) or `on >= l` (`strict = true`). */
   cursor(l: number, strict: boolean): number {
     const ts = this.ts;
