@@ -55,7 +55,7 @@ import {
   matchValidity,
   onRaw,
 } from './asof-columns.ts';
-import { AsofHistory, droppable, matchRows } from './kernels/asof-state.ts';
+import { AsofHistory, droppable, type LeftScan, matchRows, scanLeft } from './kernels/asof-state.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
 
 /** Counters of the streaming join, for metrics and tests. */
@@ -145,6 +145,7 @@ class AsofStreamState {
   private scratchOn = new Float64Array(0);
   private readonly onBuffers: Float64Array[] = [];
   private rightTypesCache: DataType[] | undefined;
+  private readonly scan: LeftScan = { max: 0, min: 0, sorted: true, late: 0 };
   private rightTypesPlan: AsofPlan | undefined;
 
   constructor(
@@ -259,34 +260,30 @@ class AsofStreamState {
     this.leftSchema ??= data.schema;
     this.streamName ??= b.stream;
     this.resolveSpans(data.schema, this.r.leftOn);
-    // int64 `on` values are converted into a reused buffer (returned when the batch leaves).
+    // int64 `on` values are converted into a reused buffer (returned when the batch leaves), in
+    // the same pass that finds the batch's min, max, order and late rows.
     let on: Float64Array;
     let buffer: Float64Array | undefined;
-    if (data.numRows === 0) on = new Float64Array(0);
-    else {
+    const scan = this.scan;
+    if (data.numRows === 0) {
+      on = new Float64Array(0);
+      scan.max = this.maxLeft;
+      scan.min = Number.POSITIVE_INFINITY;
+      scan.sorted = true;
+      scan.late = 0;
+    } else {
       const raw = onRaw(data, this.r.leftOn, 'left');
       if (raw instanceof BigInt64Array) {
         buffer = this.onBuffers.pop();
         if (buffer === undefined || buffer.length < raw.length) buffer = new Float64Array(raw.length);
-        on = int64ToFloat64(raw, buffer).subarray(0, raw.length);
+        on = buffer.subarray(0, raw.length);
       } else on = raw;
+      scanLeft(raw, buffer, this.maxLeft, this.lateness, scan);
     }
     const keys = data.numRows > 0 ? this.keys?.encode(data, this.r.byLeft, 'left') : undefined;
-    let max = this.maxLeft;
-    let min = Number.POSITIVE_INFINITY;
-    let prev = Number.NEGATIVE_INFINITY;
-    let sorted = true;
-    let late = 0;
-    for (let i = 0; i < on.length; i++) {
-      const t = on[i];
-      if (t < max - this.lateness) late++;
-      if (t > max) max = t;
-      if (t < min) min = t;
-      if (t < prev) sorted = false;
-      if (!Number.isNaN(t)) prev = t;
-    }
-    this.maxLeft = max;
-    this.stats.lateLeftRows += late;
+    const { min, sorted } = scan;
+    this.maxLeft = scan.max;
+    this.stats.lateLeftRows += scan.late;
     this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min, sorted, buffer });
     this.pendingRows += on.length;
     this.step();

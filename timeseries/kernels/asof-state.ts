@@ -313,3 +313,60 @@ function matchBackward(
     }
   return i;
 }
+
+/** What {@link scanLeft} reports about a left batch's `on` values. */
+export interface LeftScan {
+  /** Largest value, starting from the given one. */
+  max: number;
+  min: number;
+  /** Whether the non-NaN values are non-decreasing. */
+  sorted: boolean;
+  /** Values below the running max − lateness. */
+  late: number;
+}
+
+const TWO_32 = 4294967296;
+
+/**
+ * One pass over a left batch's `on` values: max, min, order and late rows (below the running max
+ * − `lateness`). int64 values are converted into `out` on the way (value = hi · 2^32 + lo, as
+ * `int64ToFloat64` does), so the batch is read once.
+ */
+export function scanLeft(
+  src: Float64Array | BigInt64Array,
+  out: Float64Array | undefined,
+  maxIn: number,
+  lateness: number,
+  res: LeftScan,
+): void {
+  let max = maxIn;
+  let min = Number.POSITIVE_INFINITY;
+  let prev = Number.NEGATIVE_INFINITY;
+  let sorted = true;
+  let late = 0;
+  if (src instanceof BigInt64Array) {
+    const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
+    const dst = out!;
+    for (let i = 0, j = 0; i < src.length; i++, j += 2) {
+      const t = words[j + 1] * TWO_32 + (words[j] >>> 0);
+      dst[i] = t;
+      if (t < max - lateness) late++;
+      if (t > max) max = t;
+      if (t < min) min = t;
+      if (t < prev) sorted = false;
+      prev = t;
+    }
+  } else
+    for (let i = 0; i < src.length; i++) {
+      const t = src[i];
+      if (t < max - lateness) late++;
+      if (t > max) max = t;
+      if (t < min) min = t;
+      if (t < prev) sorted = false;
+      if (!Number.isNaN(t)) prev = t;
+    }
+  res.max = max;
+  res.min = min;
+  res.sorted = sorted;
+  res.late = late;
+}
