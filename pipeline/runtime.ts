@@ -62,7 +62,7 @@ export type DecoderFactory = (source: string, config: SourceConfig) => Decoder;
 export interface PipelineOptions {
   clock?: Clock;
   logger?: Logger;
-  /** Dead-letter output (default: a JSONL file at `config.dead_letter.path`, relative to the cwd). */
+  /** Dead-letter output (default: a JSONL file at `config.dead_letter.path`, which the loader resolves against the config file's folder). */
   deadLetters?: DeadLetters;
   /** Decoder per source (default: {@link jsonDecoderFactory}). */
   decoder?: DecoderFactory;
