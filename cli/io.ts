@@ -3,6 +3,7 @@
  * output streams, environment, working directory and the source of termination signals.
  */
 import type { TerminalOut } from '../connectors/console/screen.ts';
+import { PolaroidError } from '../pipeline/errors.ts';
 import type { SignalTarget } from '../pipeline/shutdown.ts';
 
 export interface CliOut extends TerminalOut {
@@ -42,7 +43,7 @@ export const EXIT_USAGE = 2;
 /** Stopped by a second Ctrl-C before the graceful shutdown finished (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 
-export class UsageError extends Error {
+export class UsageError extends PolaroidError {
   readonly code = 'CLI_USAGE';
   readonly retriable = false;
 }

@@ -3,6 +3,7 @@
  * A message names types, field names and component names, never a configured value (a value may
  * be a secret).
  */
+import { PolaroidError } from '../pipeline/errors.ts';
 
 export interface ConfigIssue {
   /** The config file as the caller named it. */
@@ -17,7 +18,7 @@ export interface ConfigIssue {
 }
 
 /** The config file is invalid; `issues` lists every problem found, in file order. */
-export class ConfigError extends Error {
+export class ConfigError extends PolaroidError {
   readonly code = 'CONFIG_INVALID';
   readonly retriable = false;
   readonly issues: ConfigIssue[];
@@ -26,7 +27,6 @@ export class ConfigError extends Error {
     const first = issues[0];
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
     super(first ? `${formatIssue(first)}${more}` : 'invalid config');
-    this.name = 'ConfigError';
     this.issues = issues;
   }
 }

@@ -9,8 +9,8 @@ export { type AppendFile, FileDeadLetters, MemoryDeadLetters, openAppendFile } f
 export {
   DeadLetterWriteError,
   OperatorFailedError,
-  PipelineError,
   PipelineStateError,
+  PolaroidError,
   QueueFullError,
   ShutdownAbandonedError,
   UnknownComponentError,

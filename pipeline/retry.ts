@@ -16,6 +16,7 @@
  * failure starts again at n = 0.
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { PolaroidError } from './errors.ts';
 
 export interface BackoffPolicy {
   /** First window in ms (the window doubles per consecutive failure). */
@@ -84,7 +85,7 @@ export class Backoff {
 }
 
 /** Error codes of this module (stable; tests and logs match on them). */
-export class RetryExhaustedError extends Error {
+export class RetryExhaustedError extends PolaroidError {
   readonly code = 'RETRY_EXHAUSTED';
   readonly retriable = false;
   readonly attempts: number;
@@ -92,17 +93,15 @@ export class RetryExhaustedError extends Error {
     super(`gave up after ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
     });
-    this.name = 'RetryExhaustedError';
     this.attempts = attempts;
   }
 }
 
-export class RetryAbortedError extends Error {
+export class RetryAbortedError extends PolaroidError {
   readonly code = 'RETRY_ABORTED';
   readonly retriable = false;
   constructor(cause?: unknown) {
     super('retry aborted', { cause });
-    this.name = 'RetryAbortedError';
   }
 }
 

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { PolaroidError } from '../pipeline/errors.ts';
 
 /** The parts of a running pipeline the endpoint serves (`pipeline/runtime.ts` `Pipeline` fits). */
 export interface HttpServedPipeline {
@@ -40,7 +41,7 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-export class ListenAddressError extends Error {
+export class ListenAddressError extends PolaroidError {
   readonly code = 'HTTP_BAD_LISTEN_ADDRESS';
   readonly retriable = false;
 }

@@ -3,6 +3,7 @@
  * calls `parseSimulateArgs(argv)` and `ExchangeSimulator.start(options)`.
  */
 import { parseBytes, parseDuration } from '../config/units.ts';
+import { PolaroidError } from '../pipeline/errors.ts';
 import { FAULT_KINDS, type FaultKind, parseFault, type ScheduledFault } from './faults.ts';
 import type { SimulatorOptions } from './server.ts';
 
@@ -28,7 +29,7 @@ http://HOST:PORT/api/v1/{trades,klines}, faults via POST /control/fault, stats a
   --fault AT:KIND[:N]   scheduled fault at simulated offset AT (e.g. 30s), kind one of
                         ${FAULT_KINDS.join(', ')}; N = count (bytes for oversize, ms for stall)`;
 
-export class SimulateArgsError extends Error {
+export class SimulateArgsError extends PolaroidError {
   readonly code = 'SIM_BAD_ARGS';
   readonly retriable = false;
 }

@@ -13,6 +13,7 @@
  * History ends at the last tick the feed has produced: like a venue, no future data.
  */
 import { parseDuration } from '../config/units.ts';
+import { PolaroidError } from '../pipeline/errors.ts';
 import { type Market, newTick, TRADE, type TradeRow, tradeRow } from './market.ts';
 
 export interface Kline {
@@ -32,7 +33,7 @@ export interface Page<T> {
   next: string | null;
 }
 
-export class RestError extends Error {
+export class RestError extends PolaroidError {
   readonly code = 'SIM_BAD_REQUEST';
   readonly retriable = false;
   readonly status = 400;

@@ -18,6 +18,7 @@ import {
   type Vector,
   vectorFromArray,
 } from 'apache-arrow';
+import { PolaroidError } from '../pipeline/errors.ts';
 import { float64Column, timestampsUs } from './arrow.ts';
 import {
   type Bits,
@@ -34,12 +35,11 @@ import {
 type Columnar = Table | RecordBatch;
 
 /** Configuration problems (missing column, bad tolerance, clashing names). */
-export class AsofConfigError extends Error {
+export class AsofConfigError extends PolaroidError {
   readonly code = 'ASOF_CONFIG';
   readonly retriable = false;
   constructor(message: string) {
     super(`asof_join: ${message}`);
-    this.name = 'AsofConfigError';
   }
 }
 

@@ -40,6 +40,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
+import { PolaroidError } from '../pipeline/errors.ts';
 import type { Batch, Clock } from '../pipeline/types.ts';
 import { type Columnar, float64Column, timestampsUs } from './arrow.ts';
 import { takeRows } from './expr/runtime.ts';
@@ -200,13 +201,9 @@ function timeRange(ts: Float64Array, price: Float64Array): [number, number] {
  * Raised into the acks of rows whose bars were still open when the input ended: the bar emitted
  * for them is partial, so the rows should be redelivered where the source can.
  */
-export class OpenBarsAtEndError extends Error {
+export class OpenBarsAtEndError extends PolaroidError {
   readonly code = 'POLAROID_RESAMPLE_OPEN_AT_END';
   readonly retriable = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'OpenBarsAtEndError';
-  }
 }
 
 /** The streaming OHLCV resampler (see the module comment for semantics). */

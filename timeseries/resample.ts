@@ -60,6 +60,7 @@ import {
   type Vector,
   vectorFromArray,
 } from 'apache-arrow';
+import { PolaroidError } from '../pipeline/errors.ts';
 import {
   boolVector,
   type Columnar,
@@ -122,12 +123,11 @@ export interface ResampleOptions {
 }
 
 /** The input cannot be resampled (unsorted or null times); names the column. */
-export class ResampleInputError extends Error {
+export class ResampleInputError extends PolaroidError {
   readonly code: string;
   readonly retriable = false;
   constructor(code: string, message: string) {
     super(message);
-    this.name = 'ResampleInputError';
     this.code = code;
   }
 }

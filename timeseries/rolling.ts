@@ -40,7 +40,7 @@ import { defer, map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { OpSpec, Registry } from '../config/registry.ts';
 import { parseDuration } from '../config/units.ts';
-import { PipelineError } from '../pipeline/errors.ts';
+import { PolaroidError } from '../pipeline/errors.ts';
 import type { Batch } from '../pipeline/types.ts';
 import { float64Column, timestampsUs } from './arrow.ts';
 import { float64ToInt64 } from './kernels/int64.ts';
@@ -94,13 +94,13 @@ export interface RollingOptions {
 }
 
 /** Bad options or an input that does not fit them (missing column, wrong type). */
-export class RollingConfigError extends PipelineError {
+export class RollingConfigError extends PolaroidError {
   readonly code = 'POLAROID_ROLLING_CONFIG';
   readonly retriable = false;
 }
 
 /** Timestamps go backwards within a key, or a timestamp is null. */
-export class RollingUnsortedError extends PipelineError {
+export class RollingUnsortedError extends PolaroidError {
   readonly code = 'POLAROID_ROLLING_UNSORTED';
   readonly retriable = false;
 }

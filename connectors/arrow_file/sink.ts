@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { type RecordBatch, RecordBatchStreamWriter, type Schema } from 'apache-arrow';
 import { z } from 'zod';
 import type { SinkSpec } from '../../config/registry.ts';
+import { PolaroidError } from '../../pipeline/errors.ts';
 import type { Batch, ComponentContext, Sink } from '../../pipeline/types.ts';
 import { DictionaryContinuity } from './dictionary-deltas.ts';
 
@@ -30,12 +31,11 @@ export const arrowFileConfig = z.strictObject({
 });
 export type ArrowFileConfig = z.output<typeof arrowFileConfig>;
 
-export class ArrowFileError extends Error {
+export class ArrowFileError extends PolaroidError {
   readonly code: 'ARROW_FILE_SCHEMA_MISMATCH' | 'ARROW_FILE_CLOSED' | 'ARROW_FILE_IO';
   readonly retriable: boolean;
   constructor(code: ArrowFileError['code'], message: string, retriable: boolean, cause?: unknown) {
     super(message, { cause });
-    this.name = 'ArrowFileError';
     this.code = code;
     this.retriable = retriable;
   }

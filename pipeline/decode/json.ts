@@ -17,6 +17,7 @@
  */
 import { type Data, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
 import type { DecodeConfig, SchemaDecl } from '../../config/common.ts';
+import { PolaroidError } from '../errors.ts';
 import type { ColumnType } from '../types.ts';
 import {
   BoolBuilder,
@@ -46,10 +47,9 @@ export interface JsonDecoder extends Decoder {
 }
 
 /** A decode config that does not fit the schema; raised when the decoder is built. */
-export class DecodeConfigError extends Error {
+export class DecodeConfigError extends PolaroidError {
   readonly code = 'DECODE_CONFIG';
   readonly retriable = false;
-  override readonly name = 'DecodeConfigError';
 }
 
 const K_TIMESTAMP = 0;

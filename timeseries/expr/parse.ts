@@ -5,9 +5,10 @@
  * Precedence, loosest first: `or`; `and`; `not`; comparisons, `in`, `is null` (left-assoc);
  * `+ -`; `* / %`; unary `-`; calls and primaries.
  */
+import { PolaroidError } from '../../pipeline/errors.ts';
 
 /** A syntax, name or type error in an expression, with the offset it was found at. */
-export class ExprError extends Error {
+export class ExprError extends PolaroidError {
   readonly code: string;
   readonly retriable = false;
   /** 0-based offset in `text`. */
@@ -23,7 +24,6 @@ export class ExprError extends Error {
     position: number,
   ) {
     super(`${detail} at column ${position + 1}\n  ${text}\n  ${' '.repeat(position)}^`);
-    this.name = 'ExprError';
     this.code = code;
     this.position = position;
     this.text = text;

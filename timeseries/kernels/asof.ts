@@ -21,6 +21,8 @@
  * is thrown naming the side, the row and the key. The work is one counting-sort pass that lays the
  * right rows out per key, then one merge pass over the left with a cursor per key.
  */
+
+import { PolaroidError } from '../../pipeline/errors.ts';
 import { int64ToFloat64 } from './int64.ts';
 
 export type AsofStrategy = 'backward' | 'forward' | 'nearest';
@@ -39,7 +41,7 @@ export interface AsofKernelOptions {
 }
 
 /** Input not sorted by `on` within a key. `row` follows `previousRow` but has a smaller value. */
-export class AsofUnsortedError extends Error {
+export class AsofUnsortedError extends PolaroidError {
   readonly code = 'ASOF_UNSORTED';
   readonly retriable = false;
   constructor(
@@ -51,7 +53,6 @@ export class AsofUnsortedError extends Error {
     readonly key: number,
   ) {
     super(message);
-    this.name = 'AsofUnsortedError';
   }
 }
 

@@ -21,6 +21,7 @@
  */
 import { IANAZone } from 'luxon';
 import { type Duration, parseDuration } from '../../config/units.ts';
+import { PolaroidError } from '../../pipeline/errors.ts';
 
 const DAY_US = 86_400e6;
 const MIN_US = 60e6;
@@ -38,13 +39,9 @@ export interface Stride {
 }
 
 /** A configuration error in window options (bad duration, unknown zone, impossible combination). */
-export class WindowConfigError extends Error {
+export class WindowConfigError extends PolaroidError {
   readonly code = 'WINDOW_CONFIG';
   readonly retriable = false;
-  constructor(message: string) {
-    super(message);
-    this.name = 'WindowConfigError';
-  }
 }
 
 /** Parse a duration or throw a {@link WindowConfigError} naming the option. */

@@ -15,6 +15,8 @@
  * as the key's rows pass them) and the streaming operator (`mode: 'stream'`: windows close when the
  * watermark passes their end; late rows are dropped or corrected).
  */
+
+import { PolaroidError } from '../../pipeline/errors.ts';
 import { type Grid, type GridOptions, makeGrid, validateGridOptions } from './calendar.ts';
 
 export type Closed = 'left' | 'right' | 'both' | 'none';
@@ -33,7 +35,7 @@ export interface ResampleKernelOptions extends GridOptions {
 }
 
 /** The input is not sorted by time within a key (batch mode). */
-export class UnsortedInputError extends Error {
+export class UnsortedInputError extends PolaroidError {
   readonly code = 'RESAMPLE_UNSORTED';
   readonly retriable = false;
   constructor(
@@ -43,7 +45,6 @@ export class UnsortedInputError extends Error {
     readonly previous: number,
   ) {
     super(`row ${row}: time ${time} is before the previous time ${previous} of the same key`);
-    this.name = 'UnsortedInputError';
   }
 }
 
