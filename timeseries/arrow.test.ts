@@ -34,4 +34,15 @@ describe('arrow glue', () => {
     expect(String(rb.schema.fields[0].type)).toContain('Timestamp');
     expect(() => timestampsUs(rb, 'nope')).toThrow(/column "nope" not found; columns are: ts, symbol/);
   });
+
+  it('reads null timestamps as NaN without touching the Arrow buffer', () => {
+    const t = tableFromVectors({ ts: timestampVector(ts, new Uint8Array([1, 0, 1])) });
+    const us = timestampsUs(t, 'ts');
+    expect(us[0]).toBe(ts[0]);
+    expect(Number.isNaN(us[1])).toBe(true);
+    expect(us[2]).toBe(ts[2]);
+    const f = tableFromVectors({ ts: float64Vector(new Float64Array([1, 2]), new Uint8Array([0, 1])) });
+    expect(Number.isNaN(timestampsUs(f, 'ts')[0])).toBe(true);
+    expect(f.getChild('ts')!.data[0].values[0]).toBe(1);
+  });
 });

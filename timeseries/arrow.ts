@@ -56,7 +56,7 @@ function concatValues<T extends Float64Array | Int32Array | BigInt64Array>(
   return out;
 }
 
-/** A timestamp (or int64) column as µs in a Float64Array; exact below 2^53. */
+/** A timestamp (or int64) column as µs in a Float64Array; exact below 2^53; nulls become NaN. */
 export function timestampsUs(t: Columnar, name: string): Float64Array {
   const v = columnOf(t, name);
   const type = v.type;
@@ -64,14 +64,15 @@ export function timestampsUs(t: Columnar, name: string): Float64Array {
     const unit = (type as any).unit as TimeUnit;
     const raw = concatValues(v, BigInt64Array as any) as unknown as BigInt64Array;
     const f = int64ToFloat64(raw);
-    if (unit === TimeUnit.MICROSECOND) return f;
-    const scale = unit === TimeUnit.SECOND ? 1e6 : unit === TimeUnit.MILLISECOND ? 1e3 : 1e-3;
-    for (let i = 0; i < f.length; i++) f[i] = scale < 1 ? Math.floor(f[i] * scale) : f[i] * scale;
-    return f;
+    if (unit !== TimeUnit.MICROSECOND) {
+      const scale = unit === TimeUnit.SECOND ? 1e6 : unit === TimeUnit.MILLISECOND ? 1e3 : 1e-3;
+      for (let i = 0; i < f.length; i++) f[i] = scale < 1 ? Math.floor(f[i] * scale) : f[i] * scale;
+    }
+    return markNulls(v, f);
   }
   if (type instanceof Int64)
-    return int64ToFloat64(concatValues(v, BigInt64Array as any) as unknown as BigInt64Array);
-  if (type instanceof Float64) return concatValues(v, Float64Array);
+    return markNulls(v, int64ToFloat64(concatValues(v, BigInt64Array as any) as unknown as BigInt64Array));
+  if (type instanceof Float64) return float64Column(t, name);
   throw new Error(`column "${name}" is ${type}, expected a timestamp`);
 }
 
@@ -91,12 +92,16 @@ export function float64Column(t: Columnar, name: string): Float64Array {
     }
     return out;
   }
-  if (v.nullCount > 0) {
-    let o = 0;
-    for (const d of v.data) {
-      if (d.nullCount > 0) for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
-      o += d.length;
-    }
+  return markNulls(v, out);
+}
+
+/** Set NaN in `out` (a copy, never an Arrow buffer) at the null slots of `v`. */
+function markNulls(v: Vector, out: Float64Array): Float64Array {
+  if (v.nullCount === 0) return out;
+  let o = 0;
+  for (const d of v.data) {
+    if (d.nullCount > 0) for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
+    o += d.length;
   }
   return out;
 }

@@ -78,15 +78,7 @@ export function onValues(t: Columnar, name: string, side: 'left' | 'right'): Flo
     throw new AsofConfigError(`${side} on column "${name}" is ${type}; expected a timestamp or a number`);
   if (DataType.isFloat(type) || !(DataType.isTimestamp(type) || (type as any).bitWidth === 64))
     return float64Column(t, name);
-  const out = timestampsUs(t, name);
-  if (v.nullCount > 0) {
-    let o = 0;
-    for (const d of v.data) {
-      if (d.nullCount > 0) for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
-      o += d.length;
-    }
-  }
-  return out;
+  return timestampsUs(t, name);
 }
 
 /**
