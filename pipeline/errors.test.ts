@@ -14,6 +14,7 @@ import { ExprError } from '../timeseries/expr/parse.ts';
 import { AsofUnsortedError } from '../timeseries/kernels/asof.ts';
 import { WindowConfigError } from '../timeseries/kernels/calendar.ts';
 import { UnsortedInputError } from '../timeseries/kernels/resample.ts';
+import { PoolConfigError, PoolTaskError, PoolTimeoutError } from '../timeseries/parallel/pool.ts';
 import { ResampleInputError } from '../timeseries/resample.ts';
 import { OpenBarsAtEndError } from '../timeseries/resample-stream.ts';
 import { RollingConfigError, RollingUnsortedError } from '../timeseries/rolling.ts';
@@ -56,6 +57,9 @@ const cases: [PolaroidError, string, string, boolean][] = [
   [new ExprError('POLAROID_EXPR_SYNTAX', 'm', 'a +', 2), 'ExprError', 'POLAROID_EXPR_SYNTAX', false],
   [new RollingConfigError('m'), 'RollingConfigError', 'POLAROID_ROLLING_CONFIG', false],
   [new RollingUnsortedError('m'), 'RollingUnsortedError', 'POLAROID_ROLLING_UNSORTED', false],
+  [new PoolTaskError('t', 'RangeError', 'm'), 'PoolTaskError', 'POOL_TASK_FAILED', false],
+  [new PoolTimeoutError('t', 5), 'PoolTimeoutError', 'POOL_TIMEOUT', true],
+  [new PoolConfigError('m'), 'PoolConfigError', 'POOL_CONFIG', false],
 ];
 
 describe('error classes', () => {

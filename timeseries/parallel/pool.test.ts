@@ -1,5 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { closePool, PoolConfigError, PoolTaskError, parallelism, runTasks, setParallelism } from './pool.ts';
+import {
+  closePool,
+  PoolConfigError,
+  PoolTaskError,
+  PoolTimeoutError,
+  parallelism,
+  runTasks,
+  setParallelism,
+} from './pool.ts';
 import { sharedArray } from './shared.ts';
 
 afterAll(async () => {
@@ -40,6 +48,11 @@ describe('worker pool', () => {
     expect(err).toBeInstanceOf(PoolTaskError);
     expect((err as Error).message).toBe('pool task "pool.fail" failed: RangeError: bad part');
     expect(runTasks('pool.echo', [7])).toEqual([7]);
+  });
+
+  it('gives up on a worker that overruns the timeout, and replaces it', () => {
+    expect(() => runTasks('pool.spin', [{ ms: 5000 }], 200)).toThrow(PoolTimeoutError);
+    expect(runTasks('pool.echo', ['again'])).toEqual(['again']);
   });
 
   it('names an unknown task', () => {

@@ -11,7 +11,10 @@ export type TaskFn = (part: any) => unknown;
 
 export const TASKS: Readonly<Record<string, TaskFn>> = { ...asofTasks, ...resampleTasks, ...selfTest() };
 
-/** Tasks the pool's own tests use: an echo of the part, a sum over a shared range, a failure. */
+/**
+ * Tasks the pool's own tests use: an echo of the part, a sum over a shared range, a failure, and a
+ * busy loop (to overrun a timeout).
+ */
 function selfTest(): Record<string, TaskFn> {
   return {
     'pool.echo': (part: unknown) => part,
@@ -22,6 +25,12 @@ function selfTest(): Record<string, TaskFn> {
     },
     'pool.fail': (part: { message: string }) => {
       throw new RangeError(part.message);
+    },
+    'pool.spin': (part: { ms: number }) => {
+      const until = Date.now() + part.ms;
+      let n = 0;
+      while (Date.now() < until) n++;
+      return n;
     },
   };
 }
