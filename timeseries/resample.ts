@@ -84,6 +84,10 @@ import {
   ResampleEngine,
   UnsortedInputError,
 } from './kernels/resample.ts';
+import { mergePartBars, sortedAcrossParts } from './kernels/resample-merge.ts';
+import { parallelism, runTasks } from './parallel/pool.ts';
+import type { ResamplePart, ResamplePartResult, ResampleSegment } from './parallel/resample-task.ts';
+import { isSharedArray, isSharedVector, sharedArray, shareTable } from './parallel/shared.ts';
 
 export { WindowConfigError } from './kernels/calendar.ts';
 export type { Align, Closed, Fill, Label };
@@ -590,6 +594,33 @@ export function resampleOhlcv(table: Table, opts: ResampleOptions): Table {
   const codes = keys.encode(table);
   const price = maskNullKeys(table, by, float64Column(table, opts.price ?? 'price'));
   const size = float64Column(table, opts.size ?? 'size');
+  const parallel = parallelBars(table, opts, tsName, by, codes, price, size, keys.size);
+  const bars = parallel ?? singleBars(table, opts, tsName, by, keys, codes, price, size);
+  const idx = orderBars(bars, opts.order ?? 'key_time');
+  const out = tableFromVectors(
+    barColumns(bars, idx, keys, {
+      tsName,
+      by,
+      label: opts.label ?? 'left',
+      includeFirstLastTs: opts.includeFirstLastTs ?? false,
+      includeBoundaries: opts.includeBoundaries ?? false,
+    }),
+  );
+  // The parallel path's output lives in shared memory, so a parallel operator after it can split it too.
+  return parallel ? shareTable(out) : out;
+}
+
+/** One engine over every row on this thread. */
+function singleBars(
+  table: Table,
+  opts: ResampleOptions,
+  tsName: string,
+  by: readonly string[],
+  keys: KeyEncoder,
+  codes: Int32Array | undefined,
+  price: Float64Array,
+  size: Float64Array,
+): BarBuffer {
   const engine = new ResampleEngine({ ...opts, mode: 'batch' });
   try {
     if (opts.align === 'first_observation' || opts.timeZone) {
@@ -612,14 +643,95 @@ export function resampleOhlcv(table: Table, opts: ResampleOptions): Table {
     throw e;
   }
   engine.flush();
-  const idx = orderBars(engine.out, opts.order ?? 'key_time');
-  return tableFromVectors(
-    barColumns(engine.out, idx, keys, {
-      tsName,
-      by,
-      label: opts.label ?? 'left',
-      includeFirstLastTs: opts.includeFirstLastTs ?? false,
-      includeBoundaries: opts.includeBoundaries ?? false,
-    }),
-  );
+  return engine.out;
+}
+
+/** Default of {@link setResampleParallelMinRows}. */
+export const RESAMPLE_PARALLEL_MIN_ROWS = 1_000_000;
+let parallelMinRows = RESAMPLE_PARALLEL_MIN_ROWS;
+
+/**
+ * Smallest table {@link resampleOhlcv} splits over the worker pool (tests lower it to run the
+ * parallel path on small tables); `undefined` restores {@link RESAMPLE_PARALLEL_MIN_ROWS}.
+ */
+export function setResampleParallelMinRows(n: number | undefined): void {
+  parallelMinRows = n ?? RESAMPLE_PARALLEL_MIN_ROWS;
+}
+
+/** A typed array in shared memory: itself when it is there already, else a copy. */
+function toShared<T extends Int32Array | Float64Array>(a: T): T {
+  if (isSharedArray(a)) return a;
+  const Ctor = a.constructor as {
+    new (b: SharedArrayBuffer, o: number, n: number): T;
+    BYTES_PER_ELEMENT: number;
+  };
+  const out = sharedArray(Ctor, a.length);
+  out.set(a as never);
+  return out;
+}
+
+/**
+ * The bars from the worker pool, or undefined to run on this thread. The rows are cut into one
+ * contiguous range per worker; each runs the batch engine over its range and the partial bars of
+ * windows cut by a range boundary are merged (kernels/resample-merge.ts). Taken only when merging
+ * is exact: no fill (filled bars depend on a key's neighbouring bars, which may be in another
+ * range), a grid that does not depend on the data (no `first_observation`, no `timeZone`, whose
+ * fixed-stride anchor depends on the first time's year), int64 µs times, a table of at least
+ * {@link setResampleParallelMinRows} rows whose time, key, price and size columns are shared, and
+ * more than one thread. If time goes backwards within a key anywhere (inside a range or across a
+ * boundary) it returns undefined too, and the single pass raises its usual error.
+ */
+function parallelBars(
+  table: Table,
+  opts: ResampleOptions,
+  tsName: string,
+  by: readonly string[],
+  codes: Int32Array | undefined,
+  price: Float64Array,
+  size: Float64Array,
+  keyCount: number,
+): BarBuffer | undefined {
+  const threads = parallelism();
+  const n = table.numRows;
+  if (threads < 2 || n < parallelMinRows) return undefined;
+  if ((opts.fill ?? 'none') !== 'none' || opts.align === 'first_observation' || opts.timeZone)
+    return undefined;
+  const ts = table.getChild(tsName)!;
+  const unit = (ts.type as { unit?: TimeUnit }).unit;
+  if (!DataType.isTimestamp(ts.type) || unit !== TimeUnit.MICROSECOND) return undefined;
+  const read = [tsName, ...by, opts.price ?? 'price', opts.size ?? 'size'];
+  if (!read.every((c) => isSharedVector(table.getChild(c)!))) return undefined;
+  // Key codes, prices and sizes are views of the table's shared buffers unless they had to be
+  // converted (null slots, several chunks, remapped codes): copy those into shared memory.
+  const sCodes = codes && toShared(codes);
+  const sPrice = toShared(price);
+  const sSize = toShared(size);
+  const parts: ResamplePart[] = [];
+  const kernelOpts = { every: opts.every, period: opts.period, offset: opts.offset, closed: opts.closed };
+  for (let w = 0; w < threads; w++) {
+    const lo = Math.floor((n * w) / threads);
+    const hi = Math.floor((n * (w + 1)) / threads);
+    const segments: ResampleSegment[] = [];
+    let base = 0;
+    for (const d of ts.data) {
+      const a = Math.max(lo, base);
+      const b = Math.min(hi, base + d.length);
+      if (a < b) {
+        const v = d.values as BigInt64Array;
+        segments.push({
+          words: new Int32Array(v.buffer, v.byteOffset + 8 * (a - base), 2 * (b - a)),
+          codes: sCodes?.subarray(a, b),
+          price: sPrice.subarray(a, b),
+          size: sSize.subarray(a, b),
+          rowBase: a,
+        });
+      }
+      base += d.length;
+    }
+    parts.push({ opts: kernelOpts, keyCount, segments });
+  }
+  const results = runTasks<ResamplePartResult>('resample.range', parts);
+  const done = results.filter((r) => !r.unsorted);
+  if (done.length < results.length || !sortedAcrossParts(done)) return undefined;
+  return mergePartBars(done.map((r) => r.bars));
 }

@@ -1,4 +1,73 @@
+import { ResampleEngine, type ResampleKernelOptions, UnsortedInputError } from '../kernels/resample.ts';
+import type { PartBars } from '../kernels/resample-merge.ts';
 import type { TaskFn } from './tasks.ts';
 
-/** Resample tasks run on pool workers (filled in by the parallel resample). */
-export const resampleTasks: Record<string, TaskFn> = {};
+/**
+ * Rows of one chunk for a worker: int64 µs times as 32-bit word pairs, and the rows' key codes,
+ * prices and sizes (NaN for null), all over SharedArrayBuffers; `rowBase` is the first row's
+ * number in the table.
+ */
+export interface ResampleSegment {
+  words: Int32Array;
+  codes: Int32Array | undefined;
+  price: Float64Array;
+  size: Float64Array;
+  rowBase: number;
+}
+
+/** One worker's range of rows (possibly over several chunks) and the window options. */
+export interface ResamplePart {
+  opts: ResampleKernelOptions;
+  keyCount: number;
+  segments: ResampleSegment[];
+}
+
+/**
+ * A worker's answer: its bars and each key's first and last valid time, or `unsorted` when time
+ * goes backwards within a key inside the range (the caller then reruns single-threaded, which
+ * raises the operator's own error).
+ */
+export type ResamplePartResult =
+  | { unsorted: false; bars: PartBars; first: Float64Array; last: Float64Array }
+  | { unsorted: true };
+
+/** The batch engine over one range, as the single-threaded operator runs it over all rows. */
+export function resampleRange(part: ResamplePart): ResamplePartResult {
+  const engine = new ResampleEngine({ ...part.opts, mode: 'batch' });
+  try {
+    for (const s of part.segments)
+      engine.pushInt64Times(s.words, s.codes, s.price, s.size, {
+        rowBase: s.rowBase,
+        keyCount: part.keyCount,
+      });
+  } catch (e) {
+    if (e instanceof UnsortedInputError) return { unsorted: true };
+    throw e;
+  }
+  engine.flush();
+  const b = engine.out;
+  const n = b.length;
+  // Copies of the used length only: the result is cloned back to the caller.
+  const bars: PartBars = {
+    length: n,
+    key: b.key.slice(0, n),
+    k: b.k.slice(0, n),
+    start: b.start.slice(0, n),
+    end: b.end.slice(0, n),
+    open: b.open.slice(0, n),
+    high: b.high.slice(0, n),
+    low: b.low.slice(0, n),
+    close: b.close.slice(0, n),
+    volume: b.volume.slice(0, n),
+    pv: b.pv.slice(0, n),
+    trades: b.trades.slice(0, n),
+    firstTs: b.firstTs.slice(0, n),
+    lastTs: b.lastTs.slice(0, n),
+  };
+  return { unsorted: false, bars, ...engine.keyTimeRanges() };
+}
+
+/** Resample tasks run on pool workers. */
+export const resampleTasks: Record<string, TaskFn> = {
+  'resample.range': resampleRange,
+};
