@@ -647,7 +647,7 @@ function singleBars(
 }
 
 /** Default of {@link setResampleParallelMinRows}. */
-export const RESAMPLE_PARALLEL_MIN_ROWS = 1_000_000;
+export const RESAMPLE_PARALLEL_MIN_ROWS = 500_000;
 let parallelMinRows = RESAMPLE_PARALLEL_MIN_ROWS;
 
 /**

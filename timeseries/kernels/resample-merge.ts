@@ -65,29 +65,49 @@ export function sortedAcrossParts(parts: readonly KeyTimes[]): boolean {
  */
 export function mergePartBars(parts: readonly PartBars[]): BarBuffer {
   let n = 0;
-  for (const p of parts) n += p.length;
-  // Every bar as (part, row), sorted by key, window, then part: a window's partial bars are
-  // adjacent and in row order.
+  let keys = 0;
+  for (const p of parts) {
+    n += p.length;
+    for (let i = 0; i < p.length; i++) if (p.key[i] >= keys) keys = p.key[i] + 1;
+  }
+  // Every bar as (part, row), grouped by key by a counting sort that keeps part order, then
+  // emission order: a key's bars are then the concatenation of each part's run, each sorted by
+  // window, so an insertion sort by window (stable) moves only the few bars around a boundary.
+  const at = new Int32Array(keys + 1);
+  for (const p of parts) for (let i = 0; i < p.length; i++) at[p.key[i] + 1]++;
+  for (let key = 0; key < keys; key++) at[key + 1] += at[key];
   const part = new Int32Array(n);
   const row = new Int32Array(n);
-  let o = 0;
+  const win = new Float64Array(n);
+  const fill = at.slice(0, keys);
   parts.forEach((p, j) => {
-    for (let i = 0; i < p.length; i++, o++) {
+    for (let i = 0; i < p.length; i++) {
+      const o = fill[p.key[i]]++;
       part[o] = j;
       row[o] = i;
+      win[o] = p.k[i];
     }
   });
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => {
-    const pa = parts[part[a]];
-    const pb = parts[part[b]];
-    return pa.key[row[a]] - pb.key[row[b]] || pa.k[row[a]] - pb.k[row[b]] || part[a] - part[b];
-  });
+  for (let key = 0; key < keys; key++)
+    for (let i = at[key] + 1; i < at[key + 1]; i++) {
+      const pj = part[i];
+      const rj = row[i];
+      const kj = win[i];
+      let j = i - 1;
+      for (; j >= at[key] && win[j] > kj; j--) {
+        part[j + 1] = part[j];
+        row[j + 1] = row[j];
+        win[j + 1] = win[j];
+      }
+      part[j + 1] = pj;
+      row[j + 1] = rj;
+      win[j + 1] = kj;
+    }
   const out = new BarBuffer(n);
   let i = 0;
   while (i < n) {
-    const p0 = parts[part[order[i]]];
-    const r0 = row[order[i]];
+    const p0 = parts[part[i]];
+    const r0 = row[i];
     const key = p0.key[r0];
     const k = p0.k[r0];
     let high = p0.high[r0];
@@ -99,8 +119,8 @@ export function mergePartBars(parts: readonly PartBars[]): BarBuffer {
     let close = p0.close[r0];
     let j = i + 1;
     for (; j < n; j++) {
-      const p = parts[part[order[j]]];
-      const r = row[order[j]];
+      const p = parts[part[j]];
+      const r = row[j];
       if (p.key[r] !== key || p.k[r] !== k) break;
       if (p.high[r] > high) high = p.high[r];
       if (p.low[r] < low) low = p.low[r];

@@ -481,3 +481,52 @@ describe('resample engine: stream mode', () => {
     expect(e.hasOpen()).toBe(false);
   });
 });
+
+describe('resample engine: what the parallel batch operator reads', () => {
+  const rows: Row[] = [
+    { t: T0 + 1 * S, p: 10, s: 2, k: 1 },
+    { t: T0 + 2 * S, p: Number.NaN, s: 3, k: 0 },
+    { t: T0 + 3 * S, p: 12, s: Number.NaN, k: 1 },
+    { t: T0 + 4 * S, p: 11, s: 1, k: 0 },
+    { t: T0 + 150 * S, p: 13, s: 4, k: 1 },
+  ];
+  const feed = (opts: ResampleKernelOptions) => {
+    const e = new ResampleEngine({ ...opts, mode: 'batch' });
+    e.push(
+      new Float64Array(rows.map((r) => r.t)),
+      new Int32Array(rows.map((r) => r.k ?? 0)),
+      new Float64Array(rows.map((r) => r.p)),
+      new Float64Array(rows.map((r) => r.s ?? 1)),
+      { keyCount: 3 },
+    );
+    e.flush();
+    return e;
+  };
+
+  it('keeps each bar’s Σ price·size (0 for filled bars)', () => {
+    const e = feed({ every: '1m', fill: 'prev' });
+    const pv = Array.from({ length: e.out.length }, (_, i) => [e.out.key[i], e.out.pv[i]]);
+    expect(pv.sort((a, b) => a[0] - b[0])).toEqual([
+      [0, 11],
+      [1, 20],
+      [1, 0],
+      [1, 52],
+    ]);
+  });
+
+  it('reports each key’s first and last time with a price, one window per row or several', () => {
+    for (const opts of [{ every: '1m' }, { every: '1m', period: '2m', closed: 'both' as const }]) {
+      const { first, last } = feed(opts).keyTimeRanges();
+      expect(Array.from(first.subarray(0, 3)), JSON.stringify(opts)).toEqual([
+        T0 + 4 * S,
+        T0 + 1 * S,
+        Number.NaN,
+      ]);
+      expect(Array.from(last.subarray(0, 3)), JSON.stringify(opts)).toEqual([
+        T0 + 4 * S,
+        T0 + 150 * S,
+        Number.NaN,
+      ]);
+    }
+  });
+});
