@@ -327,6 +327,21 @@ export function gatherColumnInPlace(col: ColumnChunks, row: Int32Array, matched?
   return makeVector(makeData({ type: type as any, length: n, data, nullBitmap, nullCount }));
 }
 
+/**
+ * How the fused backward merge copies a right column (kernels/asof-fused.ts): by element width,
+ * for a fixed-width column of one chunk without nulls; undefined for every other column, which is
+ * gathered by row index afterwards (dictionaries, booleans, strings, columns with nulls).
+ */
+export function fusedKind(col: ColumnChunks): 'f64' | 'w64' | 'w32' | 'w16' | 'w8' | undefined {
+  const { type, chunks } = col;
+  if (chunks.length !== 1 || chunks[0].nullCount > 0) return undefined;
+  if (DataType.isDictionary(type) || !isFixedWidth(type)) return undefined;
+  const values = chunks[0].values;
+  if (values instanceof Float64Array) return 'f64';
+  const bytes = (values as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT;
+  return bytes === 8 ? 'w64' : bytes === 4 ? 'w32' : bytes === 2 ? 'w16' : bytes === 1 ? 'w8' : undefined;
+}
+
 function isFixedWidth(type: DataType): boolean {
   return (
     DataType.isInt(type) ||

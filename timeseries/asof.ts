@@ -28,13 +28,14 @@
  * The kernel returns right row indices (timeseries/kernels/asof.ts); the right columns are then
  * gathered into new Arrow vectors with validity; left columns are reused as they are.
  */
-import { type DataType, Field, Schema, type Table } from 'apache-arrow';
+import { type DataType, Field, makeData, makeVector, Schema, type Table } from 'apache-arrow';
 import { fixedMicros, parseDuration } from '../config/units.ts';
 import {
   AsofConfigError,
   canHostIndices,
   chunksOf,
   columnOf,
+  fusedKind,
   gatherColumn,
   gatherColumnInPlace,
   KeyEncoder,
@@ -44,6 +45,11 @@ import {
   timestampScale,
 } from './asof-columns.ts';
 import { type AsofStrategy, AsofUnsortedError, asofJoinIndices } from './kernels/asof.ts';
+import { asofBackwardFused, type FusedPart, fusedColumns, planBackwardParts } from './kernels/asof-fused.ts';
+import { int64ToFloat64 } from './kernels/int64.ts';
+import { ASOF_BACKWARD_FUSED } from './parallel/asof-task.ts';
+import { parallelism, runTasks } from './parallel/pool.ts';
+import { isSharedArray, isSharedData, isSharedVector, sharedArray } from './parallel/shared.ts';
 
 export { AsofConfigError } from './asof-columns.ts';
 export { type AsofStrategy, AsofUnsortedError } from './kernels/asof.ts';
@@ -219,9 +225,24 @@ export function describeUnsorted(
 export function asofJoin(left: Table, right: Table, opts: AsofJoinOptions): Table {
   const r = resolveAsofOptions(opts);
   const plan = planAsof(left.schema, right.schema, r);
-  const lo = onRaw(left, r.leftOn, 'left');
-  const ro = onRaw(right, r.rightOn, 'right');
+  let lo = onRaw(left, r.leftOn, 'left');
+  let ro = onRaw(right, r.rightOn, 'right');
   const keys = r.byLeft.length ? new KeyEncoder(r.byLeft.length) : undefined;
+  const leftKeys = keys?.encode(left, r.byLeft, 'left');
+  const rightKeys = keys?.encode(right, r.byRight, 'right');
+  if (
+    r.strategy === 'backward' &&
+    lo instanceof BigInt64Array &&
+    ro instanceof BigInt64Array &&
+    right.batches.length === 1
+  ) {
+    const fused = fusedJoin(left, right, r, plan, lo, ro, leftKeys, rightKeys, keys?.size ?? 1);
+    if (fused) return fused;
+    // Not in global time order: the general path below sorts it out (or names the unsorted
+    // rows). Its own int64 merge would fail the same way, so it gets float64 values directly.
+    lo = int64ToFloat64(lo);
+    ro = int64ToFloat64(ro);
+  }
   // With one right batch, the indices go into the output buffer of a 64-bit right column (first
   // half), which is then gathered last, in place: one large allocation fewer.
   let host = -1;
@@ -232,29 +253,17 @@ export function asofJoin(left: Table, right: Table, opts: AsofJoinOptions): Tabl
   const out = host >= 0 ? new Int32Array(new ArrayBuffer(8 * lo.length), 0, lo.length) : undefined;
   let index: Int32Array;
   try {
-    if (keys) {
-      const leftKeys = keys.encode(left, r.byLeft, 'left');
-      const rightKeys = keys.encode(right, r.byRight, 'right');
-      index = asofJoinIndices(
-        lo,
-        ro,
-        {
-          strategy: r.strategy,
-          tolerance: plan.tolerance,
-          allowExactMatches: r.allowExactMatches,
-          leftKeys,
-          rightKeys,
-          nKeys: keys.size,
-        },
-        out,
-      );
-    } else
-      index = asofJoinIndices(
-        lo,
-        ro,
-        { strategy: r.strategy, tolerance: plan.tolerance, allowExactMatches: r.allowExactMatches },
-        out,
-      );
+    index = asofJoinIndices(
+      lo,
+      ro,
+      {
+        strategy: r.strategy,
+        tolerance: plan.tolerance,
+        allowExactMatches: r.allowExactMatches,
+        ...(keys ? { leftKeys, rightKeys, nKeys: keys.size } : {}),
+      },
+      out,
+    );
   } catch (e) {
     if (e instanceof AsofUnsortedError) throw describeUnsorted(e, r, keys);
     throw e;
@@ -268,6 +277,144 @@ export function asofJoin(left: Table, right: Table, opts: AsofJoinOptions): Tabl
   if (host >= 0) gathered[host] = gatherColumnInPlace(chunksOf(right, plan.rightColumns[host]), row, matched);
   for (const v of gathered) columns.push(v!);
   return tableFrom(plan.schema, columns);
+}
+
+let parallelMinRows = 1_000_000;
+
+/**
+ * Left rows from which {@link asofJoin} splits the fused backward merge over the worker pool
+ * (default 1M; `undefined` restores it). Tests lower it to cover the parallel path on small input.
+ */
+export function setAsofParallelMinRows(n: number | undefined): void {
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`the parallel threshold must be an integer >= 1, got ${n}`);
+  parallelMinRows = n ?? 1_000_000;
+}
+
+type TypedCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
+
+/**
+ * The backward join of int64 `on` columns in global time order, by the fused merge
+ * (kernels/asof-fused.ts): right values are written straight into the output columns. Runs over
+ * the worker pool when there are several threads, the left side is large and every column read is
+ * in shared memory (outputs are then shared too); else on this thread. Returns undefined when
+ * the input is not in global order, for the general path to handle.
+ */
+function fusedJoin(
+  left: Table,
+  right: Table,
+  r: ResolvedAsof,
+  plan: AsofPlan,
+  lo: BigInt64Array,
+  ro: BigInt64Array,
+  leftKeys: Int32Array | undefined,
+  rightKeys: Int32Array | undefined,
+  nKeys: number,
+): Table | undefined {
+  const n = lo.length;
+  const sources = plan.rightColumns.map((name) => chunksOf(right, name));
+  const kinds = sources.map(fusedKind);
+  const threads = parallelism();
+  const parallel =
+    threads > 1 &&
+    n >= parallelMinRows &&
+    [r.leftOn, ...r.byLeft].every((name) => isSharedVector(columnOf(left, name, 'left'))) &&
+    [r.rightOn, ...r.byRight].every((name) => isSharedVector(columnOf(right, name, 'right'))) &&
+    sources.every((s, c) => kinds[c] === undefined || s.chunks.every(isSharedData));
+  const alloc = <T extends ArrayBufferView>(Ctor: new (b: any, o: number, n: number) => T, len: number): T =>
+    parallel
+      ? (sharedArray(Ctor as any, len) as unknown as T)
+      : new Ctor(new ArrayBuffer(len * (Ctor as any).BYTES_PER_ELEMENT), 0, len);
+  const cols = fusedColumns();
+  const outputs: (ArrayBufferView | undefined)[] = sources.map((s, c) => {
+    const kind = kinds[c];
+    if (kind === undefined) return undefined;
+    const src = s.chunks[0].values as ArrayBufferView & { length: number };
+    const out = alloc(src.constructor as TypedCtor, n);
+    const view = <T>(
+      V: new (b: ArrayBufferLike, o: number, l: number) => T,
+      a: ArrayBufferView,
+      rows: number,
+      per: number,
+    ) => new V(a.buffer, a.byteOffset, rows * per);
+    if (kind === 'f64') {
+      cols.f64.push(src as Float64Array);
+      cols.f64Out.push(out as Float64Array);
+    } else if (kind === 'w64') {
+      cols.w64.push(view(Int32Array, src, src.length, 2));
+      cols.w64Out.push(view(Int32Array, out, n, 2));
+    } else if (kind === 'w32') {
+      cols.w32.push(view(Int32Array, src, src.length, 1));
+      cols.w32Out.push(view(Int32Array, out, n, 1));
+    } else if (kind === 'w16') {
+      cols.w16.push(view(Int16Array, src, src.length, 1));
+      cols.w16Out.push(view(Int16Array, out, n, 1));
+    } else {
+      cols.w8.push(view(Uint8Array, src, src.length, 1));
+      cols.w8Out.push(view(Uint8Array, out, n, 1));
+    }
+    return out;
+  });
+  const validity = alloc(Uint8Array, (n + 7) >> 3);
+  const index = kinds.some((k) => k === undefined) ? alloc(Int32Array, n) : undefined;
+  const words = (a: BigInt64Array) => new Int32Array(a.buffer, a.byteOffset, a.length * 2);
+  const base: FusedPart = {
+    left: words(lo),
+    right: words(ro),
+    leftKeys,
+    rightKeys,
+    nKeys,
+    tolerance: plan.tolerance,
+    allowExactMatches: r.allowExactMatches,
+    columns: cols,
+    validity,
+    index,
+    from: 0,
+    to: n,
+    jFrom: 0,
+    jTo: ro.length,
+  };
+  let nulls: number;
+  if (parallel) {
+    const ranges = planBackwardParts(base.left, base.right, threads, r.allowExactMatches);
+    if (ranges === undefined) return undefined;
+    const shared = (a: Int32Array | undefined) => (a === undefined || isSharedArray(a) ? a : copyShared(a));
+    const common = { ...base, leftKeys: shared(leftKeys), rightKeys: shared(rightKeys) };
+    const counts = runTasks<number>(
+      ASOF_BACKWARD_FUSED,
+      ranges.map((range) => ({ ...common, ...range })),
+    );
+    if (counts.some((c) => c < 0)) return undefined;
+    nulls = counts.reduce((a, b) => a + b, 0);
+  } else {
+    nulls = asofBackwardFused(base);
+    if (nulls < 0) return undefined;
+  }
+  const matched = { bitmap: nulls === 0 ? undefined : validity, nullCount: nulls };
+  const columns = left.schema.fields.map((f) => columnOf(left, f.name, 'left'));
+  sources.forEach((s, c) => {
+    const data = outputs[c];
+    columns.push(
+      data === undefined
+        ? gatherColumn(s, undefined, index!, matched)
+        : makeVector(
+            makeData({
+              type: s.type as any,
+              length: n,
+              data: data as any,
+              nullBitmap: matched.bitmap,
+              nullCount: nulls,
+            }),
+          ),
+    );
+  });
+  return tableFrom(plan.schema, columns);
+}
+
+function copyShared(a: Int32Array): Int32Array {
+  const s = sharedArray(Int32Array, a.length);
+  s.set(a);
+  return s;
 }
 
 /** Global right row indices as (record batch, row in batch); no copy with one batch. */

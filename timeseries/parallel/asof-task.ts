@@ -1,4 +1,10 @@
+import { asofBackwardFused, type FusedPart } from '../kernels/asof-fused.ts';
 import type { TaskFn } from './tasks.ts';
 
-/** As-of join tasks run on pool workers (filled in by the parallel as-of join). */
-export const asofTasks: Record<string, TaskFn> = {};
+/** The fused backward as-of merge over one range of left rows (kernels/asof-fused.ts). */
+export const ASOF_BACKWARD_FUSED = 'asof.backwardFused';
+
+/** As-of join tasks run on pool workers: each returns a part's null count, or -1 (not in order). */
+export const asofTasks: Record<string, TaskFn> = {
+  [ASOF_BACKWARD_FUSED]: (part: FusedPart) => asofBackwardFused(part),
+};
