@@ -37,6 +37,9 @@
  *   dictionary columns), then time, like Polars; `order: 'time_key'` sorts by time then key.
  * - **Input**: the time column must be sorted ascending within each key (an error names the
  *   column, the key and the row) and have no nulls.
+ * - **Threads**: a large table in shared memory is split over the worker pool (see
+ *   `parallelBars` below and docs/resample.md); the bars are the same, except the last bits of
+ *   volume and vwap in windows cut by a range boundary.
  */
 import {
   Bool,
