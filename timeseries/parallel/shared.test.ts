@@ -22,6 +22,17 @@ describe('shareTable', () => {
     expect(tableToIPC(s)).toEqual(tableToIPC(t));
   });
 
+  it('shares a table without rows', () => {
+    const empty = tableFromVectors({
+      ts: timestampVector(new Float64Array(0)),
+      sym: dictionaryVector(new Int32Array(0), ['A']),
+    });
+    const s = shareTable(empty);
+    expect(s.numRows).toBe(0);
+    expect(s.schema).toEqual(empty.schema);
+    expect(shareTable(s)).toBe(s);
+  });
+
   it('returns a shared table as it is', () => {
     const s = shareTable(t);
     expect(shareTable(s)).toBe(s);

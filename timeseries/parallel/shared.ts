@@ -27,7 +27,7 @@ export function isSharedData(d: Data): boolean {
   if (!isSharedArray(d.values as Buffer) || !isSharedArray(d.nullBitmap as Buffer)) return false;
   if (!isSharedArray(d.valueOffsets as Buffer) || !isSharedArray(d.typeIds as Buffer)) return false;
   if (d.dictionary && !d.dictionary.data.every(isSharedData)) return false;
-  return d.children.every(isSharedData);
+  return (d.children ?? []).every(isSharedData);
 }
 
 /** Whether every chunk of a column is shared. */
@@ -63,8 +63,8 @@ function shareData(d: Data): Data {
     data: d.values ? copyShared(d.values as any) : undefined,
     valueOffsets: d.valueOffsets ? copyShared(d.valueOffsets as any) : undefined,
     typeIds: d.typeIds ? copyShared(d.typeIds) : undefined,
-    children: d.children.map(shareData),
-    child: d.children[0] ? shareData(d.children[0]) : undefined,
+    children: (d.children ?? []).map(shareData),
+    child: d.children?.[0] ? shareData(d.children[0]) : undefined,
     dictionary,
   } as any);
 }
