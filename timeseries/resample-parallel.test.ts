@@ -183,6 +183,9 @@ describe('resampleOhlcv on the worker pool', () => {
     expect(c.batches.length).toBe(2);
     expect(expectSameBars(c, { every: '1m', by: 'symbol' }, 2)).toBe(true);
     expect(expectSameBars(c, { every: '1m', by: 'symbol', closed: 'both', period: '5m' }, 3)).toBe(true);
+    // Slices: chunks whose values start inside their buffers.
+    expect(expectSameBars(c.slice(333, 1777), { every: '1m', by: 'symbol' }, 2)).toBe(true);
+    expect(expectSameBars(shared.slice(17, 4321), { every: '1m', by: 'symbol' }, 3)).toBe(true);
   });
 
   it('gives the same bars when there are fewer rows than threads, or no bars at all', () => {
@@ -252,6 +255,22 @@ describe('resampleOhlcv on the worker pool', () => {
         errorOf(() => at(1, bad, { ...opts, period: '2m', closed: 'both' })).message,
       );
     }
+  });
+
+  it('raises the single-threaded error for window options the grid refuses', () => {
+    const opts: ResampleOptions = { every: '1m', period: '1mo', by: 'symbol' };
+    for (const t of [shared, shareTable(trades({ n: 50, nulls: 1 }))]) {
+      const one = errorOf(() => at(1, t, opts));
+      expect(one.name).toBe('WindowConfigError');
+      const many = errorOf(() => at(2, t, opts));
+      expect([many.constructor, many.message]).toEqual([one.constructor, one.message]);
+    }
+  });
+
+  it('runs an empty table on this thread whatever the threshold', () => {
+    setResampleParallelMinRows(0);
+    const empty = trades({ n: 0 });
+    expect(rowsOf(at(2, empty, { every: '1m', by: 'symbol' }))).toEqual([]);
   });
 
   it('gives the single-threaded bars for any data, options and thread count (property)', () => {

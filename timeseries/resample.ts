@@ -683,7 +683,8 @@ function toShared<T extends Int32Array | Float64Array>(a: T): T {
  * fixed-stride anchor depends on the first time's year), int64 µs times, a table of at least
  * {@link setResampleParallelMinRows} rows whose time, key, price and size columns are shared, and
  * more than one thread. If time goes backwards within a key anywhere (inside a range or across a
- * boundary) it returns undefined too, and the single pass raises its usual error.
+ * boundary), or a worker's grid refuses the options, it returns undefined too, and the single pass
+ * raises its usual error.
  */
 function parallelBars(
   table: Table,
@@ -697,7 +698,7 @@ function parallelBars(
 ): BarBuffer | undefined {
   const threads = parallelism();
   const n = table.numRows;
-  if (threads < 2 || n < parallelMinRows) return undefined;
+  if (threads < 2 || n < Math.max(1, parallelMinRows)) return undefined;
   if ((opts.fill ?? 'none') !== 'none' || opts.align === 'first_observation' || opts.timeZone)
     return undefined;
   const ts = table.getChild(tsName)!;
@@ -735,7 +736,7 @@ function parallelBars(
     parts.push({ opts: kernelOpts, keyCount, segments });
   }
   const results = runTasks<ResamplePartResult>('resample.range', parts);
-  const done = results.filter((r) => !r.unsorted);
+  const done = results.filter((r) => !r.rerun);
   if (done.length < results.length || !sortedAcrossParts(done)) return undefined;
   return mergePartBars(done.map((r) => r.bars));
 }

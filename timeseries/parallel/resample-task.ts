@@ -1,3 +1,4 @@
+import { WindowConfigError } from '../kernels/calendar.ts';
 import { ResampleEngine, type ResampleKernelOptions, UnsortedInputError } from '../kernels/resample.ts';
 import type { PartBars } from '../kernels/resample-merge.ts';
 import type { TaskFn } from './tasks.ts';
@@ -23,25 +24,28 @@ export interface ResamplePart {
 }
 
 /**
- * A worker's answer: its bars and each key's first and last valid time, or `unsorted` when time
- * goes backwards within a key inside the range (the caller then reruns single-threaded, which
- * raises the operator's own error).
+ * A worker's answer: its bars and each key's first and last valid time; or `rerun` when the range
+ * raised an input or option error (time going backwards within a key, a window option the grid
+ * refuses): the caller then reruns on one thread, which raises the operator's own error, with the
+ * table's key names and row numbers, exactly when the single pass does.
  */
 export type ResamplePartResult =
-  | { unsorted: false; bars: PartBars; first: Float64Array; last: Float64Array }
-  | { unsorted: true };
+  | { rerun: false; bars: PartBars; first: Float64Array; last: Float64Array }
+  | { rerun: true; reason: string };
 
 /** The batch engine over one range, as the single-threaded operator runs it over all rows. */
 export function resampleRange(part: ResamplePart): ResamplePartResult {
-  const engine = new ResampleEngine({ ...part.opts, mode: 'batch' });
+  let engine: ResampleEngine;
   try {
+    engine = new ResampleEngine({ ...part.opts, mode: 'batch' });
     for (const s of part.segments)
       engine.pushInt64Times(s.words, s.codes, s.price, s.size, {
         rowBase: s.rowBase,
         keyCount: part.keyCount,
       });
   } catch (e) {
-    if (e instanceof UnsortedInputError) return { unsorted: true };
+    if (e instanceof UnsortedInputError || e instanceof WindowConfigError)
+      return { rerun: true, reason: e.message };
     throw e;
   }
   engine.flush();
@@ -64,7 +68,7 @@ export function resampleRange(part: ResamplePart): ResamplePartResult {
     firstTs: b.firstTs.slice(0, n),
     lastTs: b.lastTs.slice(0, n),
   };
-  return { unsorted: false, bars, ...engine.keyTimeRanges() };
+  return { rerun: false, bars, ...engine.keyTimeRanges() };
 }
 
 /** Resample tasks run on pool workers. */
