@@ -650,7 +650,11 @@ function singleBars(
   return engine.out;
 }
 
-/** Default of {@link setResampleParallelMinRows}. */
+/**
+ * Default of {@link setResampleParallelMinRows}. Handing work to the pool costs about a
+ * millisecond (messages, partial bars, merge); on 2 cores with bench-like data, 1 vs 2 threads
+ * took 4.4 / 3.4 ms at 300k rows and 9.4 / 6.1 ms at 1M, so from here the gain is clear of noise.
+ */
 export const RESAMPLE_PARALLEL_MIN_ROWS = 500_000;
 let parallelMinRows = RESAMPLE_PARALLEL_MIN_ROWS;
 
