@@ -700,9 +700,10 @@ function parallelBars(
   size: Float64Array,
   keyCount: number,
 ): BarBuffer | undefined {
-  const threads = parallelism();
   const n = table.numRows;
-  if (threads < 2 || n < Math.max(1, parallelMinRows)) return undefined;
+  if (n < Math.max(1, parallelMinRows)) return undefined;
+  const threads = parallelism();
+  if (threads < 2) return undefined;
   if ((opts.fill ?? 'none') !== 'none' || opts.align === 'first_observation' || opts.timeZone)
     return undefined;
   const ts = table.getChild(tsName)!;
