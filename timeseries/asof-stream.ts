@@ -33,7 +33,15 @@
  * completes; a zero-row batch carries them when there are no rows to emit. Output completes when
  * the left side has completed and every left row has been emitted.
  */
-import { type Data, DataType, type RecordBatch, type Schema } from 'apache-arrow';
+import {
+  type Data,
+  DataType,
+  type Float64,
+  makeData,
+  Precision,
+  type RecordBatch,
+  type Schema,
+} from 'apache-arrow';
 import { Observable as Obs, type Observable, type OperatorFunction } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
@@ -55,7 +63,20 @@ import {
   matchValidity,
   onRaw,
 } from './asof-columns.ts';
-import { AsofHistory, droppable, type LeftScan, matchRows, scanLeft } from './kernels/asof-state.ts';
+import {
+  AsofHistory,
+  AsofMerge,
+  droppable,
+  type LeftScan,
+  matchRows,
+  mergeAppend,
+  mergeMatch,
+  mergePrune,
+  type RightScan,
+  releasable,
+  scanLeft,
+  stateArray,
+} from './kernels/asof-state.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
 
 /** Counters of the streaming join, for metrics and tests. */
@@ -147,6 +168,14 @@ class AsofStreamState {
   private rightTypesCache: DataType[] | undefined;
   private readonly scan: LeftScan = { max: 0, min: 0, sorted: true, late: 0 };
   private rightTypesPlan: AsofPlan | undefined;
+  /**
+   * Backward (final) matching by one global merge while both sides come in `on` order (see
+   * {@link AsofMerge}); undefined once the per-key histories have taken over, for good.
+   */
+  private merge: AsofMerge | undefined;
+  private readonly rightScan: RightScan = { max: 0, late: 0, live: 0 };
+  /** Whether the merge was told whether to carry the right columns' values (once the plan is known). */
+  private carryDecided = false;
 
   constructor(
     private readonly r: ResolvedAsof,
@@ -163,6 +192,27 @@ class AsofStreamState {
     this.rightSchema = opts.right_schema;
     this.streamName = opts.stream;
     this.stats = opts.stats ?? newAsofStreamStats();
+    if (r.strategy === 'backward' && !this.immediate) {
+      this.merge = new AsofMerge();
+      this.merge.ensureKeys(1);
+    }
+  }
+
+  /**
+   * Leave merge mode: build the per-key histories from what the merge retains (the prevailing row
+   * at the prune cursor while live, then every row after the cursor), the same rows the histories
+   * would hold had they been used from the start.
+   */
+  private toHistories(): void {
+    const m = this.merge;
+    if (m === undefined) return;
+    this.merge = undefined;
+    for (let k = 0; k < m.pLive.length; k++)
+      if (m.pLive[k] === 1) this.history(k).insert(m.pTs[k], m.pSlot[k], m.pRowOf[k]);
+    for (let e = m.pEntry, r = m.pRow; e < m.log.length; e++, r = 0) {
+      const { on, keys, slot, length } = m.log[e];
+      for (; r < length; r++) if (keys[r] >= 0) this.history(keys[r]).insert(on[r], slot, r);
+    }
   }
 
   private resolveSpans(schema: Schema, on: string): void {
@@ -208,6 +258,26 @@ class AsofStreamState {
     const slot = this.freeSlots.pop() ?? this.slots.length;
     const s: RightSlot = { batch: data, acks: b.acks, live: 0, filling: true };
     this.slots[slot] = s;
+    if (data.numRows > 0 && this.merge !== undefined) {
+      const m = this.merge;
+      const raw = onRaw(data, this.r.rightOn, 'right');
+      const keys = this.keys?.encode(data, this.r.byRight, 'right');
+      if (this.keys) m.ensureKeys(this.keys.size);
+      const e = m.entry(raw.length, slot);
+      const res = this.rightScan;
+      if (mergeAppend(m, e, raw, keys, this.maxRight, this.lateness, this.maxRows, res)) {
+        m.log.push(e);
+        s.live = res.live;
+        this.maxRight = res.max;
+        this.stats.lateRightRows += res.late;
+        s.filling = false;
+        if (s.live === 0) this.freeSlot(slot);
+        this.step();
+        return;
+      }
+      m.free.push(e);
+      this.toHistories();
+    }
     if (data.numRows > 0) {
       const raw = onRaw(data, this.r.rightOn, 'right');
       if (raw instanceof BigInt64Array && this.scratchOn.length < raw.length)
@@ -275,13 +345,16 @@ class AsofStreamState {
       const raw = onRaw(data, this.r.leftOn, 'left');
       if (raw instanceof BigInt64Array) {
         buffer = this.onBuffers.pop();
-        if (buffer === undefined || buffer.length < raw.length) buffer = new Float64Array(raw.length);
+        if (buffer === undefined || buffer.length < raw.length) buffer = stateArray(Float64Array, raw.length);
         on = buffer.subarray(0, raw.length);
       } else on = raw;
       scanLeft(raw, buffer, this.maxLeft, this.lateness, scan);
     }
     const keys = data.numRows > 0 ? this.keys?.encode(data, this.r.byLeft, 'left') : undefined;
     const { min, sorted } = scan;
+    // Merge mode needs left rows in order across batches too.
+    if (this.merge !== undefined && (!sorted || min < this.maxLeft)) this.toHistories();
+    if (this.merge !== undefined && this.keys) this.merge.ensureKeys(this.keys.size);
     this.maxLeft = scan.max;
     this.stats.lateLeftRows += scan.late;
     this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min, sorted, buffer });
@@ -348,30 +421,53 @@ class AsofStreamState {
       const from = p.next;
       const n = p.on.length;
       if (this.scratchSlot.length < n - from) {
-        this.scratchSlot = new Int32Array(n - from);
-        this.scratchRow = new Int32Array(n - from);
+        this.scratchSlot = stateArray(Int32Array, n - from);
+        this.scratchRow = stateArray(Int32Array, n - from);
       }
       const rightSlot = this.scratchSlot;
       const rightRow = this.scratchRow;
-      const i = matchRows(
-        this.histories,
-        p.on,
-        p.keys,
-        from,
-        n,
-        r.strategy,
-        r.allowExactMatches,
-        this.tolerance,
-        w,
-        this.immediate,
-        rightSlot,
-        rightRow,
-      );
+      const merge = this.merge;
+      let values: Float64Array[] | undefined;
+      let i: number;
+      if (merge !== undefined) {
+        i = releasable(p.on, from, n, w, r.allowExactMatches);
+        values = this.carriedValues(plan, merge, i - from);
+        if (i > from)
+          mergeMatch(
+            merge,
+            p.on,
+            p.keys,
+            from,
+            i,
+            r.allowExactMatches,
+            this.tolerance,
+            rightSlot,
+            rightRow,
+            values,
+          );
+      } else
+        i = matchRows(
+          this.histories,
+          p.on,
+          p.keys,
+          from,
+          n,
+          r.strategy,
+          r.allowExactMatches,
+          this.tolerance,
+          w,
+          this.immediate,
+          rightSlot,
+          rightRow,
+        );
       const m = i - from;
       if (m > 0) {
         const left = from === 0 && i === n ? p.batch : p.batch.slice(from, i);
         outs.push({
-          data: this.build(plan, left, rightSlot.subarray(0, m), rightRow.subarray(0, m)),
+          data:
+            values !== undefined
+              ? this.buildCarried(plan, left, values, rightRow.subarray(0, m))
+              : this.build(plan, left, rightSlot.subarray(0, m), rightRow.subarray(0, m)),
           acks: [],
         });
         p.next = i;
@@ -444,6 +540,71 @@ class AsofStreamState {
     return batchFromData(plan.schema, columns, left.numRows);
   }
 
+  /**
+   * Output arrays for `m` rows of the right columns when the merge carries their values, after
+   * making sure it does when it can: every right column float64 (decided once), and each log entry
+   * still to be passed resolved to its batch's values, or the merge stops carrying them for good
+   * at the first batch with nulls in one (then the columns are gathered by slot and row).
+   */
+  private carriedValues(plan: AsofPlan, m: AsofMerge, rows: number): Float64Array[] | undefined {
+    const names = plan.rightColumns;
+    if (!this.carryDecided) {
+      this.carryDecided = true;
+      const all =
+        names.length > 0 &&
+        this.rightTypes(plan).every((t) => DataType.isFloat(t) && t.precision === Precision.DOUBLE);
+      if (all) m.setValues(names.length);
+    }
+    if (m.values === 0) return undefined;
+    for (let e = m.mEntry; e < m.log.length; e++) {
+      const ent = m.log[e];
+      if (ent.vals !== undefined) continue;
+      const s = this.slots[ent.slot];
+      // A freed slot's rows are all dropped: the merge may pass them but never outputs their
+      // values, so its `on` values stand in.
+      if (s === undefined || s.batch.numRows !== ent.length) {
+        ent.vals = names.map(() => ent.on);
+        continue;
+      }
+      const cols = this.slotColumns(s, names);
+      const vals: Float64Array[] = [];
+      for (const d of cols) {
+        if (d.nullCount > 0 || !(d.values instanceof Float64Array)) {
+          m.setValues(0);
+          return undefined;
+        }
+        vals.push(d.values);
+      }
+      ent.vals = vals;
+    }
+    const out: Float64Array[] = new Array(names.length);
+    for (let c = 0; c < names.length; c++) out[c] = new Float64Array(rows);
+    return out;
+  }
+
+  /** Left columns as they are, right columns from the values the merge wrote. */
+  private buildCarried(
+    plan: AsofPlan,
+    left: RecordBatch,
+    values: Float64Array[],
+    rightRow: Int32Array,
+  ): RecordBatch {
+    const columns: Data[] = left.data.children.slice();
+    const types = this.rightTypes(plan);
+    const { bitmap, nullCount } = matchValidity(rightRow);
+    for (let c = 0; c < values.length; c++)
+      columns.push(
+        makeData({
+          type: types[c] as Float64,
+          length: rightRow.length,
+          data: values[c],
+          nullBitmap: bitmap,
+          nullCount,
+        }),
+      );
+    return batchFromData(plan.schema, columns, left.numRows);
+  }
+
   /** The batch's chunks of the output's right columns, in plan order (read once, on first use). */
   private slotColumns(s: RightSlot, names: readonly string[]): Data[] {
     let cols = s.columns;
@@ -479,6 +640,10 @@ class AsofStreamState {
     }
     if (n === Number.NEGATIVE_INFINITY) return;
     const r = this.r;
+    if (this.merge !== undefined) {
+      mergePrune(this.merge, n, r.allowExactMatches, this.tolerance, this.release);
+      return;
+    }
     for (const h of this.histories) {
       if (h === undefined || h.size === 0) continue;
       const d = droppable(h, n, r.strategy, r.allowExactMatches, this.tolerance);

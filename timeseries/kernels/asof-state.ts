@@ -370,3 +370,408 @@ export function scanLeft(
   res.sorted = sorted;
   res.late = late;
 }
+
+type ArrayCtor<T> = {
+  new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T;
+  BYTES_PER_ELEMENT: number;
+};
+
+/**
+ * A zeroed typed array over a SharedArrayBuffer, for the arrays the streaming join's loops read
+ * and write per row. Once apache-arrow is loaded (it detaches an ArrayBuffer at import), V8 checks
+ * on every typed-array access whether the buffer was detached, which makes such loops about 1.5x
+ * slower; a SharedArrayBuffer cannot be detached, so the check is left out.
+ */
+export function stateArray<T>(Ctor: ArrayCtor<T>, n: number): T {
+  return new Ctor(new SharedArrayBuffer(Math.max(0, n) * Ctor.BYTES_PER_ELEMENT), 0, n);
+}
+
+/** One right batch in the {@link AsofMerge} log: its `on` values and key ids (-1: not retained). */
+export interface MergeEntry {
+  on: Float64Array;
+  keys: Int32Array;
+  slot: number;
+  length: number;
+  /**
+   * The batch's values of the output's right columns when they are written by the merge itself
+   * (float64 without nulls, see {@link AsofMerge.values}); undefined until resolved.
+   */
+  vals: Float64Array[] | undefined;
+}
+
+/**
+ * Backward matching by one global merge, valid while the right rows come in non-decreasing `on`
+ * order and the left rows too (what live feeds in event-time order give). Instead of per-key
+ * histories it keeps the right batches in arrival order (the log) and two cursors over them:
+ * - the match cursor, at the last matched left value, with per key the last right row passed (the
+ *   match of a left row of that key, if within the tolerance): O(1) a left row, each right row
+ *   passed once;
+ * - the prune cursor, at the left lower bound `N`, with per key the last row passed: the rows of
+ *   the key before it are superseded (dropped), and it is dropped once older than `N − tol`.
+ * So the rows it retains per key are exactly those that {@link droppable} keeps in a history: the
+ * prevailing row at the prune cursor (while live) and every row after the cursor. `count` holds
+ * their number per key, so the caller can hand over to histories before a key would evict.
+ */
+export class AsofMerge {
+  log: MergeEntry[] = [];
+  /** Match cursor: entry index and row. */
+  mEntry = 0;
+  mRow = 0;
+  /** Prune cursor: entry index and row. */
+  pEntry = 0;
+  pRow = 0;
+  /**
+   * Per key `k` at index `k + 1`, the last row passed by the match cursor (ts NaN: none). Index 0
+   * is a sink for right rows without a key (see {@link mergeMatch}).
+   */
+  mTs = stateArray(Float64Array, 0);
+  mSlot = stateArray(Int32Array, 0);
+  mRowOf = stateArray(Int32Array, 0);
+  /** Per key, the last row passed by the prune cursor and whether it is still retained. */
+  pTs = stateArray(Float64Array, 0);
+  pSlot = stateArray(Int32Array, 0);
+  pRowOf = stateArray(Int32Array, 0);
+  pLive = stateArray(Uint8Array, 0);
+  /** Per key, retained rows (live rows of the key in the log). */
+  count = stateArray(Int32Array, 0);
+  /**
+   * Number of right columns whose values the merge carries per key (`mVals[(k + 1) · values + c]`)
+   * and writes straight into the output, or 0 (the caller gathers by slot and row).
+   */
+  values = 0;
+  mVals = stateArray(Float64Array, 0);
+  /** Entries whose rows both cursors have passed, for their buffers to be reused. */
+  readonly free: MergeEntry[] = [];
+  /** Per slot, rows dropped by the current prune (reported once per slot). */
+  drops = stateArray(Int32Array, 16);
+  /** Zeros, as the key ids of left rows without `by`. */
+  zeros = stateArray(Int32Array, 0);
+
+  /** Make the per-key arrays hold at least `n` keys. */
+  ensureKeys(n: number): void {
+    if (n <= this.pTs.length) return;
+    const cap = Math.max(8, n, this.pTs.length * 2);
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, fill: number, extra = 0): T => {
+      const b = stateArray(a.constructor as ArrayCtor<T>, cap + extra);
+      b.set(a);
+      b.fill(fill, a.length);
+      return b;
+    };
+    this.mTs = grow(this.mTs, Number.NaN, 1);
+    this.mSlot = grow(this.mSlot, 0, 1);
+    this.mRowOf = grow(this.mRowOf, 0, 1);
+    const vals = stateArray(Float64Array, (cap + 1) * this.values);
+    vals.set(this.mVals);
+    this.mVals = vals;
+    this.pTs = grow(this.pTs, Number.NaN);
+    this.pSlot = grow(this.pSlot, 0);
+    this.pRowOf = grow(this.pRowOf, 0);
+    this.pLive = grow(this.pLive, 0);
+    this.count = grow(this.count, 0);
+  }
+
+  /** An entry for `n` rows, reusing the buffers of a passed one when large enough. */
+  entry(n: number, slot: number): MergeEntry {
+    let e = this.free.pop();
+    if (e === undefined || e.on.length < n)
+      e = {
+        on: stateArray(Float64Array, n),
+        keys: stateArray(Int32Array, n),
+        slot,
+        length: n,
+        vals: undefined,
+      };
+    e.slot = slot;
+    e.length = n;
+    e.vals = undefined;
+    return e;
+  }
+
+  /**
+   * Carry `n` value columns per key from now on (0: none). Only before any left row is matched, or
+   * to stop carrying: the carried values of rows already passed are not recovered.
+   */
+  setValues(n: number): void {
+    this.values = n;
+    this.mVals = stateArray(Float64Array, this.mTs.length * n);
+  }
+
+  /** Drop the log entries both cursors have passed. */
+  compact(): void {
+    const d = Math.min(this.mEntry, this.pEntry);
+    if (d === 0) return;
+    for (let e = 0; e < d; e++) if (this.free.length < 4) this.free.push(this.log[e]);
+    this.log.splice(0, d);
+    this.mEntry -= d;
+    this.pEntry -= d;
+  }
+}
+
+/** What {@link mergeAppend} reports about a right batch. */
+export interface RightScan {
+  /** Largest value, starting from the given one. */
+  max: number;
+  /** Rows below the running max − lateness (dropped). */
+  late: number;
+  /** Rows retained. */
+  live: number;
+}
+
+/**
+ * Fill log entry `e` from a right batch (int64 `on` values converted as in {@link scanLeft}): key
+ * -1 for rows not retained (NaN, null key, late: below the running max − `lateness`), whose `on`
+ * becomes the running max so that the entry stays sorted and free of NaN. Counts the
+ * retained rows per key. Returns false, with the merge state unchanged but for `count`, when the
+ * batch breaks the merge's premises: a retained row below the running max (out of order), or a key
+ * past `maxRows` retained rows (the histories must take over to evict).
+ */
+export function mergeAppend(
+  m: AsofMerge,
+  e: MergeEntry,
+  src: Float64Array | BigInt64Array,
+  keys: Int32Array | undefined,
+  maxIn: number,
+  lateness: number,
+  maxRows: number,
+  res: RightScan,
+): boolean {
+  const on = e.on;
+  const ek = e.keys;
+  const n = e.length;
+  const count = m.count;
+  let max = maxIn;
+  let late = 0;
+  let live = 0;
+  let ok = true;
+  if (src instanceof BigInt64Array) {
+    const words = new Int32Array(src.buffer, src.byteOffset, n * 2);
+    for (let j = 0; j < n; j++) on[j] = words[2 * j + 1] * TWO_32 + (words[2 * j] >>> 0);
+  } else on.set(src.subarray(0, n));
+  let j = 0;
+  for (; j < n; j++) {
+    const t = on[j];
+    const k = keys ? keys[j] : 0;
+    if (Number.isNaN(t) || k < 0) {
+      ek[j] = -1;
+      on[j] = max;
+      continue;
+    }
+    if (t < max) {
+      if (t < max - lateness) {
+        late++;
+        ek[j] = -1;
+        on[j] = max;
+        continue;
+      }
+      ok = false;
+      break;
+    }
+    max = t;
+    if (count[k] >= maxRows) {
+      ok = false;
+      break;
+    }
+    count[k]++;
+    ek[j] = k;
+    live++;
+  }
+  if (!ok) for (let i = 0; i < j; i++) if (ek[i] >= 0) count[ek[i]]--;
+  res.max = max;
+  res.late = late;
+  res.live = live;
+  return ok;
+}
+
+/**
+ * {@link matchRows} for backward (final) matching in merge mode: left rows `from..stop-1` (final,
+ * see {@link releasable}), in order, writing at `i - from`.
+ *
+ * With `outVals` (one array per carried column, see {@link AsofMerge.values}) a matched row's
+ * values are written there (unmatched rows get any value; `outRow` -1 marks them) and `outSlot`
+ * is not written; else the matched (slot, row) go to `outSlot`/`outRow`. Right rows without a key
+ * go to index 0 of the per-key state, a sink that left rows without a key read but never match.
+ */
+export function mergeMatch(
+  m: AsofMerge,
+  on: Float64Array,
+  keys: Int32Array | undefined,
+  from: number,
+  stop: number,
+  allowEq: boolean,
+  tol: number,
+  outSlot: Int32Array,
+  outRow: Int32Array,
+  outVals: Float64Array[] | undefined,
+): void {
+  if (keys === undefined) {
+    if (m.zeros.length < stop) m.zeros = stateArray(Int32Array, stop);
+    keys = m.zeros;
+  }
+  const log = m.log;
+  const mTs = m.mTs;
+  const mSlot = m.mSlot;
+  const mRowOf = m.mRowOf;
+  const mVals = m.mVals;
+  const nv = outVals === undefined ? 0 : m.values;
+  let e = m.mEntry;
+  let r = m.mRow;
+  // The entry under the cursor, in locals (none: empty stand-ins).
+  let ets: Float64Array = mTs;
+  let ek: Int32Array = mSlot;
+  let len = 0;
+  let slot = 0;
+  let v0: Float64Array = mTs;
+  let v1: Float64Array = mTs;
+  let ent: MergeEntry | undefined;
+  if (e < log.length) {
+    ent = log[e];
+    ets = ent.on;
+    ek = ent.keys;
+    len = ent.length;
+    slot = ent.slot;
+    if (nv > 0) {
+      v0 = ent.vals![0];
+      v1 = ent.vals![nv - 1];
+    }
+  }
+  const o0 = nv > 0 ? outVals![0] : mTs;
+  const o1 = nv > 0 ? outVals![nv - 1] : mTs;
+  for (let i = from; i < stop; i++) {
+    const l = on[i];
+    for (;;) {
+      // Right rows up to `l` (`< l` without exact matches) become their key's prevailing row.
+      if (nv === 0)
+        while (r < len && (ets[r] < l || (allowEq && ets[r] === l))) {
+          const k = ek[r] + 1;
+          mTs[k] = ets[r];
+          mSlot[k] = slot;
+          mRowOf[k] = r;
+          r++;
+        }
+      else if (nv <= 2)
+        while (r < len && (ets[r] < l || (allowEq && ets[r] === l))) {
+          const k = ek[r] + 1;
+          mTs[k] = ets[r];
+          mSlot[k] = slot;
+          mRowOf[k] = r;
+          mVals[k * nv] = v0[r];
+          mVals[k * nv + nv - 1] = v1[r];
+          r++;
+        }
+      else
+        while (r < len && (ets[r] < l || (allowEq && ets[r] === l))) {
+          const k = ek[r] + 1;
+          mTs[k] = ets[r];
+          mSlot[k] = slot;
+          mRowOf[k] = r;
+          const vals = ent!.vals!;
+          for (let c = 0; c < nv; c++) mVals[k * nv + c] = vals[c][r];
+          r++;
+        }
+      if (r < len || e + 1 >= log.length) break;
+      e++;
+      r = 0;
+      ent = log[e];
+      ets = ent.on;
+      ek = ent.keys;
+      len = ent.length;
+      slot = ent.slot;
+      if (nv > 0) {
+        v0 = ent.vals![0];
+        v1 = ent.vals![nv - 1];
+      }
+    }
+    const kl = keys[i] + 1;
+    const o = i - from;
+    const matched = kl > 0 && l - mTs[kl] <= tol;
+    outRow[o] = matched ? mRowOf[kl] : -1;
+    if (nv === 0) outSlot[o] = mSlot[kl];
+    else if (nv <= 2) {
+      o0[o] = mVals[kl * nv];
+      o1[o] = mVals[kl * nv + nv - 1];
+    } else for (let c = 0; c < nv; c++) outVals![c][o] = mVals[kl * nv + c];
+  }
+  if (e < log.length && r === len) {
+    e++;
+    r = 0;
+  }
+  m.mEntry = e;
+  m.mRow = r;
+}
+
+/**
+ * How far from `from` the left rows are final for backward matching under watermark `w` (`w > l`,
+ * `w >= l` without exact matches; NaN rows never wait): the index of the first that is not.
+ */
+export function releasable(on: Float64Array, from: number, n: number, w: number, allowEq: boolean): number {
+  let i = from;
+  if (allowEq) while (i < n && (w > on[i] || Number.isNaN(on[i]))) i++;
+  else while (i < n && (w >= on[i] || Number.isNaN(on[i]))) i++;
+  return i;
+}
+
+/**
+ * Move the prune cursor to the left lower bound `n` (past rows with `on <= n`, or `on < n` without
+ * exact matches) and drop what {@link droppable} would: each key's rows superseded there, and its
+ * prevailing row once older than `n − tol`. `dropped(slot, count)` is called once per slot that
+ * lost rows, in slot order.
+ */
+export function mergePrune(
+  m: AsofMerge,
+  n: number,
+  allowEq: boolean,
+  tol: number,
+  dropped: (slot: number, count: number) => void,
+): void {
+  const log = m.log;
+  const pTs = m.pTs;
+  const pSlot = m.pSlot;
+  const pRowOf = m.pRowOf;
+  const pLive = m.pLive;
+  const count = m.count;
+  let maxSlot = 0;
+  for (let e = m.pEntry; e < log.length; e++) if (log[e].slot > maxSlot) maxSlot = log[e].slot;
+  for (let k = 0; k < pLive.length; k++) if (pLive[k] === 1 && pSlot[k] > maxSlot) maxSlot = pSlot[k];
+  if (m.drops.length <= maxSlot) m.drops = stateArray(Int32Array, Math.max(maxSlot + 1, m.drops.length * 2));
+  const drops = m.drops;
+  let e = m.pEntry;
+  let r = m.pRow;
+  for (; e < log.length; e++, r = 0) {
+    const ent = log[e];
+    const ets = ent.on;
+    const ek = ent.keys;
+    const len = ent.length;
+    const slot = ent.slot;
+    while (r < len && (allowEq ? ets[r] <= n : ets[r] < n)) {
+      const k = ek[r];
+      if (k >= 0) {
+        if (pLive[k] === 1) {
+          count[k]--;
+          drops[pSlot[k]]++;
+        }
+        pTs[k] = ets[r];
+        pSlot[k] = slot;
+        pRowOf[k] = r;
+        pLive[k] = 1;
+      }
+      r++;
+    }
+    if (r < len) break;
+  }
+  m.pEntry = e;
+  m.pRow = e < log.length ? r : 0;
+  const horizon = n - tol;
+  for (let k = 0; k < pLive.length; k++)
+    if (pLive[k] === 1 && pTs[k] < horizon) {
+      pLive[k] = 0;
+      count[k]--;
+      drops[pSlot[k]]++;
+    }
+  for (let q = 0; q <= maxSlot; q++)
+    if (drops[q] > 0) {
+      const c = drops[q];
+      drops[q] = 0;
+      dropped(q, c);
+    }
+  m.compact();
+}
