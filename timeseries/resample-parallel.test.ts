@@ -1,6 +1,6 @@
 import { Table, Utf8, vectorFromArray } from 'apache-arrow';
 import fc from 'fast-check';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { closePool, setParallelism } from './parallel/pool.ts';
 import { isSharedVector, shareTable } from './parallel/shared.ts';
@@ -115,6 +115,12 @@ function errorOf(fn: () => unknown): Error {
 }
 
 describe('resampleOhlcv on the worker pool', () => {
+  // Boot the 4 workers the tests use once, with time to spare on a busy machine (each loads the
+  // TypeScript sources through tsx).
+  beforeAll(() => {
+    setResampleParallelMinRows(1);
+    at(4, shareTable(trades({ n: 100 })), { every: '1m' });
+  }, 60_000);
   beforeEach(() => setResampleParallelMinRows(1));
   afterAll(async () => {
     setResampleParallelMinRows(undefined);
