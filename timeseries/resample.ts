@@ -609,9 +609,8 @@ export function resampleOhlcv(table: Table, opts: ResampleOptions): Table {
       includeBoundaries: opts.includeBoundaries ?? false,
     }),
   );
-  // The parallel path's output lives in shared memory, so a parallel operator after it can split it
-  // too (an empty table has no buffers to share).
-  return parallel && out.numRows > 0 ? shareTable(out) : out;
+  // The parallel path's output lives in shared memory, so a parallel operator after it can split it too.
+  return parallel ? shareTable(out) : out;
 }
 
 /** One engine over every row on this thread. */
