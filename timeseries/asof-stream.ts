@@ -27,6 +27,11 @@
  * rows is, so memory is bounded by keys × `max_right_rows_per_key` rows plus the batches holding
  * them. Pending left rows wait for the right watermark: a silent right side holds them.
  *
+ * **Speed.** Backward matching (`emit: 'final'`) runs as one merge over the right batches in
+ * arrival order while both sides come in `on` order, writing float64 right columns straight into
+ * the output (see {@link AsofMerge}); the first row out of order, or a key about to evict, hands
+ * over to per-key histories for good. Results, acks and counters are the same either way.
+ *
  * **Acks (delivery rule).** A left batch's acks go out with the output batch that carries its last
  * row. A right batch's acks go out with the next output batch after none of its rows can be
  * matched any more (all dropped as above, or late), or with the last output when the join
@@ -67,6 +72,7 @@ import {
   AsofHistory,
   AsofMerge,
   droppable,
+  forEachRetained,
   type LeftScan,
   matchRows,
   mergeAppend,
@@ -207,12 +213,7 @@ class AsofStreamState {
     const m = this.merge;
     if (m === undefined) return;
     this.merge = undefined;
-    for (let k = 0; k < m.pLive.length; k++)
-      if (m.pLive[k] === 1) this.history(k).insert(m.pTs[k], m.pSlot[k], m.pRowOf[k]);
-    for (let e = m.pEntry, r = m.pRow; e < m.log.length; e++, r = 0) {
-      const { on, keys, slot, length } = m.log[e];
-      for (; r < length; r++) if (keys[r] >= 0) this.history(keys[r]).insert(on[r], slot, r);
-    }
+    forEachRetained(m, (k, t, slot, row) => this.history(k).insert(t, slot, row));
   }
 
   private resolveSpans(schema: Schema, on: string): void {

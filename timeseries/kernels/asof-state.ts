@@ -507,6 +507,21 @@ export class AsofMerge {
   }
 }
 
+/**
+ * The rows the merge retains, per key in `on` order, as per-key histories would hold them: the
+ * prevailing row at the prune cursor while live, then every row after the cursor.
+ */
+export function forEachRetained(
+  m: AsofMerge,
+  visit: (key: number, on: number, slot: number, row: number) => void,
+): void {
+  for (let k = 0; k < m.pLive.length; k++) if (m.pLive[k] === 1) visit(k, m.pTs[k], m.pSlot[k], m.pRowOf[k]);
+  for (let e = m.pEntry, r = m.pRow; e < m.log.length; e++, r = 0) {
+    const { on, keys, slot, length } = m.log[e];
+    for (; r < length; r++) if (keys[r] >= 0) visit(keys[r], on[r], slot, r);
+  }
+}
+
 /** What {@link mergeAppend} reports about a right batch. */
 export interface RightScan {
   /** Largest value, starting from the given one. */

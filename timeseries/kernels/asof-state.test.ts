@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  AsofHistory,
+  AsofMerge,
+  droppable,
+  forEachRetained,
+  matchRows,
+  mergeAppend,
+  mergeMatch,
+  mergePrune,
+  releasable,
+} from './asof-state.ts';
+
+/** One step of a stream in `on` order: a right batch, a left batch to match, or a prune at the left bound. */
+const stepArb = fc.oneof(
+  fc.record({
+    kind: fc.constant('right' as const),
+    rows: fc.array(
+      fc.record({
+        dt: fc.integer({ min: 0, max: 2 }),
+        k: fc.integer({ min: -1, max: 2 }),
+        nan: fc.boolean(),
+      }),
+      {
+        maxLength: 6,
+      },
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('left' as const),
+    rows: fc.array(
+      fc.record({
+        dt: fc.integer({ min: 0, max: 2 }),
+        k: fc.integer({ min: -1, max: 3 }),
+        nan: fc.boolean(),
+      }),
+      {
+        maxLength: 6,
+      },
+    ),
+    final: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant('prune' as const), ahead: fc.integer({ min: 0, max: 2 }) }),
+);
+
+describe('AsofMerge: the same matches, drops and retained rows as per-key histories', () => {
+  it('for any sequence of in-order right batches, left batches and prunes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(stepArb, { maxLength: 30 }),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+        (steps, allowEq, tolerance) => {
+          const tol = tolerance ?? Number.POSITIVE_INFINITY;
+          const histories: AsofHistory[] = [0, 1, 2, 3].map(() => new AsofHistory());
+          const m = new AsofMerge();
+          m.ensureKeys(4);
+          const dropsH = new Map<number, number>();
+          const dropsM = new Map<number, number>();
+          const add = (d: Map<number, number>) => (slot: number, count: number) =>
+            d.set(slot, (d.get(slot) ?? 0) + count);
+          let rightT = 0;
+          let maxRight = Number.NEGATIVE_INFINITY;
+          let leftT = 0;
+          let slot = 0;
+          for (const s of steps) {
+            if (s.kind === 'right') {
+              const on = new Float64Array(s.rows.length);
+              const keys = new Int32Array(s.rows.length);
+              s.rows.forEach((r, j) => {
+                rightT += r.dt;
+                on[j] = r.nan ? Number.NaN : rightT;
+                keys[j] = r.k;
+                if (!r.nan && r.k >= 0) histories[r.k].insert(rightT, slot, j);
+              });
+              const e = m.entry(on.length, slot);
+              const res = { max: 0, late: 0, live: 0 };
+              expect(mergeAppend(m, e, on, keys, maxRight, 0, 1_000_000, res)).toBe(true);
+              expect(res.live).toBe(s.rows.filter((r) => !r.nan && r.k >= 0).length);
+              m.log.push(e);
+              maxRight = res.max;
+              slot++;
+            } else if (s.kind === 'left') {
+              const n = s.rows.length;
+              const on = new Float64Array(n);
+              const keys = new Int32Array(n);
+              s.rows.forEach((r, j) => {
+                leftT += r.dt;
+                on[j] = r.nan ? Number.NaN : leftT;
+                keys[j] = r.k;
+              });
+              const w = s.final ? Number.POSITIVE_INFINITY : maxRight;
+              const hSlot = new Int32Array(n);
+              const hRow = new Int32Array(n);
+              const stopH = matchRows(
+                histories,
+                on,
+                keys,
+                0,
+                n,
+                'backward',
+                allowEq,
+                tol,
+                w,
+                false,
+                hSlot,
+                hRow,
+              );
+              const stop = releasable(on, 0, n, w, allowEq);
+              expect(stop).toBe(stopH);
+              const mSlot = new Int32Array(n);
+              const mRow = new Int32Array(n);
+              if (stop > 0) mergeMatch(m, on, keys, 0, stop, allowEq, tol, mSlot, mRow, undefined);
+              for (let i = 0; i < stop; i++) {
+                expect(mRow[i]).toBe(hRow[i]);
+                if (hRow[i] >= 0) expect(mSlot[i]).toBe(hSlot[i]);
+              }
+              // Rows not released are dropped here: later left rows start after them.
+            } else {
+              const bound = leftT + s.ahead;
+              for (const h of histories) {
+                const d = droppable(h, bound, 'backward', allowEq, tol);
+                if (d > 0) h.dropFrontRuns(d, add(dropsH));
+              }
+              mergePrune(m, bound, allowEq, tol, add(dropsM));
+              leftT = bound;
+              expect([...dropsM].sort()).toEqual([...dropsH].sort());
+              const retained: string[][] = [[], [], [], []];
+              forEachRetained(m, (k, t, sl, row) => retained[k].push(`${t}@${sl}.${row}`));
+              histories.forEach((h, k) => {
+                const rows: string[] = [];
+                for (let p = h.start; p < h.end; p++) rows.push(`${h.ts[p]}@${h.slot[p]}.${h.row[p]}`);
+                expect(retained[k]).toEqual(rows);
+                expect(m.count[k]).toBe(rows.length);
+              });
+            }
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('refuses a right batch out of order, or one that would put a key past its row bound', () => {
+    const m = new AsofMerge();
+    m.ensureKeys(1);
+    const res = { max: 0, late: 0, live: 0 };
+    const ok = mergeAppend(
+      m,
+      m.entry(2, 0),
+      Float64Array.from([1, 2]),
+      Int32Array.from([0, 0]),
+      Number.NEGATIVE_INFINITY,
+      0,
+      3,
+      res,
+    );
+    expect(ok).toBe(true);
+    // 1.5 is below the running max 2 but within the lateness 1: retained, out of order.
+    expect(mergeAppend(m, m.entry(1, 1), Float64Array.from([1.5]), Int32Array.from([0]), 2, 1, 3, res)).toBe(
+      false,
+    );
+    // Below the running max − lateness: late, dropped and counted.
+    expect(mergeAppend(m, m.entry(1, 1), Float64Array.from([0.5]), Int32Array.from([0]), 2, 1, 3, res)).toBe(
+      true,
+    );
+    expect(res.late).toBe(1);
+    expect(res.live).toBe(0);
+    // Two more rows of key 0 would make 4 > 3; the counts are left as they were.
+    expect(
+      mergeAppend(m, m.entry(2, 2), Float64Array.from([3, 4]), Int32Array.from([0, 0]), 2, 0, 3, res),
+    ).toBe(false);
+    expect(m.count[0]).toBe(2);
+  });
+});
