@@ -152,10 +152,15 @@ function split(c: Case, nParts: number): { index: number[]; validity: number[]; 
   return { index: Array.from(p.index!), validity: valid(p.validity, c.left.length), bid: Array.from(p.bid) };
 }
 
+/** One part over everything; the values and validity must agree with the index. */
 function whole(c: Case) {
-  const p = part(c);
-  if (asofBackwardFused(p) < 0) return 'unsorted';
-  return { index: Array.from(p.index!), validity: valid(p.validity, c.left.length), bid: Array.from(p.bid) };
+  const index = fused(c);
+  if (index === 'unsorted') return index;
+  return {
+    index,
+    validity: index.map((m) => (m >= 0 ? 1 : 0)),
+    bid: index.map((m) => (m >= 0 ? m + 0.5 : 0)),
+  };
 }
 
 describe('planBackwardParts: a split merge equals the whole', () => {
@@ -181,6 +186,36 @@ describe('planBackwardParts: a split merge equals the whole', () => {
     };
     for (const parts of [1, 2, 3, 5]) expect(split(c, parts), `parts ${parts}`).toEqual(whole(c));
     expect(whole(c)).not.toBe('unsorted');
+  });
+  it('equals the index kernel over many blocks of left rows, whole and split', () => {
+    let s = 7;
+    const rnd = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296;
+    };
+    const series = (n: number, step: number) => {
+      const xs: number[] = [];
+      let t = 1_767_225_600_000_000;
+      for (let i = 0; i < n; i++) {
+        t += Math.floor(rnd() * 2 * step);
+        xs.push(t);
+      }
+      return xs;
+    };
+    const c: Case = {
+      left: series(30_000, 10),
+      right: series(15_000, 20),
+      leftKeys: Array.from({ length: 30_000 }, () => Math.floor(rnd() * 5)),
+      rightKeys: Array.from({ length: 15_000 }, () => Math.floor(rnd() * 4)),
+      nKeys: 5,
+      tolerance: 40,
+    };
+    const one = whole(c);
+    expect(one).not.toBe('unsorted');
+    if (one === 'unsorted') return;
+    expect(one.index).toEqual(reference(c));
+    expect(one.index.filter((m) => m >= 0).length).toBeGreaterThan(10_000);
+    expect(split(c, 3)).toEqual(one);
   });
   it('returns undefined when the split points are out of order; one part for an empty left', () => {
     const left = words([...Array(8).fill(5), ...Array(8).fill(60), ...Array(8).fill(10)]);
