@@ -1,4 +1,4 @@
-import type { RecordBatch, Table } from 'apache-arrow';
+import { RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import fc from 'fast-check';
 import { from, lastValueFrom, Subject, toArray, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -210,6 +210,27 @@ describe('resampleOhlcvStream: event time and acks', () => {
     expect(ids).toHaveLength(2);
     expect(ids[0]).toBe(ids[1]);
     expect(out.flatMap((b) => plain(b.data).map((r) => r.symbol))).toEqual(['A', 'C']);
+  });
+
+  it('emits record batches that work like constructor-built ones (Table, IPC, slice, getChild)', () => {
+    const input = new Subject<Batch>();
+    const out: Batch[] = [];
+    input.pipe(resampleOhlcvStream({ every: '1m', by: 'symbol' })).subscribe((b) => out.push(b));
+    input.next(batch([{ t: T0, sym: 'A', p: 1, s: 2 }]));
+    input.next(batch([{ t: T0 + 61 * S, sym: 'C', p: 3, s: 1 }]));
+    input.complete();
+    const built = out.map((b) => b.data);
+    const rebuilt = built.map((b) => new RecordBatch(b.schema, b.data));
+    expect(built.every((b) => b instanceof RecordBatch)).toBe(true);
+    expect(built.map((b) => [b.numRows, b.numCols, b.nullCount, b.metadata.size])).toEqual(
+      rebuilt.map((b) => [b.numRows, b.numCols, b.nullCount, b.metadata.size]),
+    );
+    expect(built[0].dictionaries.size).toBe(1);
+    const table = new Table(built);
+    expect(plain(table)).toEqual(plain(new Table(rebuilt)));
+    expect(plain(tableFromIPC(tableToIPC(table, 'stream')))).toEqual(plain(table));
+    expect(plain(built[1].slice(0, 1))).toEqual(plain(rebuilt[1].slice(0, 1)));
+    expect(built[0].getChild('close')?.toArray()).toEqual(new Float64Array([1]));
   });
 
   it('orders rows within the lateness by time, drops later ones and counts them', () => {

@@ -58,7 +58,6 @@ import {
   type Table,
   TimestampMicrosecond,
   TimeUnit,
-  type TypeMap,
   Utf8,
   type Vector,
   vectorFromArray,
@@ -425,9 +424,12 @@ function nanBitmap(values: Float64Array): { bitmap: Uint8Array | undefined; null
   return { bitmap, nullCount };
 }
 
+const NO_NULLS = new Uint8Array(0);
+
 /**
  * `new Data` with the buffers `makeData` would make (an empty validity buffer when nothing is
- * null): `makeData` costs ~1 µs a call through its visitor, the constructor ~0.1 µs.
+ * null, shared: Arrow never writes into a zero-length bitmap, it allocates a new one): `makeData`
+ * costs ~1 µs a call through its visitor, the constructor ~0.1 µs.
  */
 function leafData(
   type: DataType,
@@ -442,7 +444,7 @@ function leafData(
     0,
     length,
     nullCount,
-    [undefined, values, bitmap ?? new Uint8Array(0)] as never,
+    [undefined, values, bitmap ?? NO_NULLS] as never,
     [],
     dictionary,
   );
@@ -458,6 +460,24 @@ function i64Data(type: Int64 | TimestampMicrosecond, values: Float64Array, nanIs
   const { bitmap, nullCount } = nanIsNull ? nanBitmap(values) : { bitmap: undefined, nullCount: 0 };
   if (bitmap) for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) values[i] = 0;
   return leafData(type, values.length, float64ToInt64(values), bitmap, nullCount);
+}
+
+/**
+ * The RecordBatch `new RecordBatch(schema, data)` makes when every child has the struct's length,
+ * without its per-call work (~4 µs: it copies the schema, merging metadata maps, and rebuilds the
+ * struct Data), which a stream emitting a small batch per input batch pays a thousand times per
+ * 10M rows. The fields set are the constructor's; the schema object is shared between batches.
+ */
+function recordBatchOf(schema: Schema, data: Data<Struct>): RecordBatch {
+  const rb = Object.create(RecordBatch.prototype) as {
+    schema: Schema;
+    data: Data;
+    _metadata: Map<string, string>;
+  };
+  rb.schema = schema;
+  rb.data = data;
+  rb._metadata = new Map();
+  return rb as unknown as RecordBatch;
 }
 
 /**
@@ -532,8 +552,10 @@ export class BarBatchBuilder {
       this.schema = new Schema(fields);
       this.struct = new Struct(fields);
     }
-    const data = makeData({ type: this.struct, length: n, children, nullCount: 0 });
-    return new RecordBatch(this.schema, data as Data<Struct<TypeMap>>);
+    return recordBatchOf(
+      this.schema,
+      new Data(this.struct, 0, n, 0, [undefined, undefined, NO_NULLS] as never, children),
+    );
   }
 }
 
