@@ -25,8 +25,11 @@
  *   with different names the right `on` column is kept). A right name that clashes gets `suffix`
  *   (default `_right`).
  *
- * The kernel returns right row indices (timeseries/kernels/asof.ts); the right columns are then
- * gathered into new Arrow vectors with validity; left columns are reused as they are.
+ * Backward joins of int64 (µs timestamp) `on` columns in global time order take a fused merge
+ * that writes the right values straight into the output columns (timeseries/kernels/asof-fused.ts),
+ * split over the worker pool for large shared input (see {@link setAsofParallelMinRows}). Every
+ * other case goes through the index kernel (timeseries/kernels/asof.ts), then the right columns
+ * are gathered into new Arrow vectors with validity. Left columns are reused as they are.
  */
 import { type DataType, Field, makeData, makeVector, Schema, type Table } from 'apache-arrow';
 import { fixedMicros, parseDuration } from '../config/units.ts';
@@ -298,7 +301,8 @@ type TypedCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: numbe
  * (kernels/asof-fused.ts): right values are written straight into the output columns. Runs over
  * the worker pool when there are several threads, the left side is large and every column read is
  * in shared memory (outputs are then shared too); else on this thread. Returns undefined when
- * the input is not in global order, for the general path to handle.
+ * the input is not in global order (or, without exact matches, a left value is beyond 2^53), for
+ * the general path to handle.
  */
 function fusedJoin(
   left: Table,
@@ -331,12 +335,6 @@ function fusedJoin(
     if (kind === undefined) return undefined;
     const src = s.chunks[0].values as ArrayBufferView & { length: number };
     const out = alloc(src.constructor as TypedCtor, n);
-    const view = <T>(
-      V: new (b: ArrayBufferLike, o: number, l: number) => T,
-      a: ArrayBufferView,
-      rows: number,
-      per: number,
-    ) => new V(a.buffer, a.byteOffset, rows * per);
     if (kind === 'f64') {
       cols.f64.push(src as Float64Array);
       cols.f64Out.push(out as Float64Array);
@@ -409,6 +407,16 @@ function fusedJoin(
     );
   });
   return tableFrom(plan.schema, columns);
+}
+
+/** `rows * per` elements of kind `V` over the bytes of `a` (a column's values seen by width). */
+function view<T>(
+  V: new (b: ArrayBufferLike, o: number, l: number) => T,
+  a: ArrayBufferView,
+  rows: number,
+  per: number,
+): T {
+  return new V(a.buffer, a.byteOffset, rows * per);
 }
 
 function copyShared(a: Int32Array): Int32Array {
