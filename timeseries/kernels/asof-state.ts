@@ -444,6 +444,10 @@ export class AsofMerge {
   readonly free: MergeEntry[] = [];
   /** Per slot, rows dropped by the current prune (reported once per slot). */
   drops = stateArray(Int32Array, 16);
+  /** Per key, scratch of the prune cursor's pass over one batch: rows passed, last row; keys seen. */
+  walkCount = stateArray(Int32Array, 0);
+  walkLast = stateArray(Int32Array, 0);
+  walkKeys = stateArray(Int32Array, 0);
   /** Zeros, as the key ids of left rows without `by`. */
   zeros = stateArray(Int32Array, 0);
 
@@ -468,6 +472,9 @@ export class AsofMerge {
     this.pRowOf = grow(this.pRowOf, 0);
     this.pLive = grow(this.pLive, 0);
     this.count = grow(this.count, 0);
+    this.walkCount = grow(this.walkCount, 0);
+    this.walkLast = grow(this.walkLast, 0);
+    this.walkKeys = grow(this.walkKeys, 0);
   }
 
   /** An entry for `n` rows, reusing the buffers of a passed one when large enough. */
@@ -558,13 +565,13 @@ export function mergeAppend(
   let late = 0;
   let live = 0;
   let ok = true;
-  if (src instanceof BigInt64Array) {
-    const words = new Int32Array(src.buffer, src.byteOffset, n * 2);
-    for (let j = 0; j < n; j++) on[j] = words[2 * j + 1] * TWO_32 + (words[2 * j] >>> 0);
-  } else on.set(src.subarray(0, n));
+  // int64 values are read as word pairs in the same pass (the test is the same for every row).
+  const words = src instanceof BigInt64Array ? new Int32Array(src.buffer, src.byteOffset, n * 2) : undefined;
+  const f64 = src instanceof Float64Array ? src : on;
   let j = 0;
   for (; j < n; j++) {
-    const t = on[j];
+    const t = words !== undefined ? words[2 * j + 1] * TWO_32 + (words[2 * j] >>> 0) : f64[j];
+    on[j] = t;
     const k = keys ? keys[j] : 0;
     if (Number.isNaN(t) || k < 0) {
       ek[j] = -1;
@@ -749,6 +756,9 @@ export function mergePrune(
   for (let k = 0; k < pLive.length; k++) if (pLive[k] === 1 && pSlot[k] > maxSlot) maxSlot = pSlot[k];
   if (m.drops.length <= maxSlot) m.drops = stateArray(Int32Array, Math.max(maxSlot + 1, m.drops.length * 2));
   const drops = m.drops;
+  const walkCount = m.walkCount;
+  const walkLast = m.walkLast;
+  const walkKeys = m.walkKeys;
   let e = m.pEntry;
   let r = m.pRow;
   for (; e < log.length; e++, r = 0) {
@@ -757,19 +767,31 @@ export function mergePrune(
     const ek = ent.keys;
     const len = ent.length;
     const slot = ent.slot;
+    // The rows passed here, per key: all but the last are superseded within this batch, and the
+    // key's previous prevailing row by the first; so a pass only counts and notes the last row.
+    let seen = 0;
     while (r < len && (allowEq ? ets[r] <= n : ets[r] < n)) {
       const k = ek[r];
       if (k >= 0) {
-        if (pLive[k] === 1) {
-          count[k]--;
-          drops[pSlot[k]]++;
-        }
-        pTs[k] = ets[r];
-        pSlot[k] = slot;
-        pRowOf[k] = r;
-        pLive[k] = 1;
+        if (walkCount[k]++ === 0) walkKeys[seen++] = k;
+        walkLast[k] = r;
       }
       r++;
+    }
+    for (let q = 0; q < seen; q++) {
+      const k = walkKeys[q];
+      const c = walkCount[k];
+      walkCount[k] = 0;
+      if (pLive[k] === 1) {
+        count[k]--;
+        drops[pSlot[k]]++;
+      }
+      count[k] -= c - 1;
+      drops[slot] += c - 1;
+      pTs[k] = ets[walkLast[k]];
+      pSlot[k] = slot;
+      pRowOf[k] = walkLast[k];
+      pLive[k] = 1;
     }
     if (r < len) break;
   }
