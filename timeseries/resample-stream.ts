@@ -224,6 +224,9 @@ export function resampleOhlcvStream(
       const keys = new KeyEncoder(by);
       const times = new TimeReader();
       const pushOpts: PushOptions = {};
+      // Without first_observation or a time zone the grid ignores its anchor (the batch's first
+      // time), so the first batch can take the int64 path too, which anchors on its first row.
+      const anchorFree = opts.align !== 'first_observation' && !opts.timeZone;
       const stats = opts.stats;
       let tsName = opts.indexColumn;
       let layout: BarLayout | undefined;
@@ -338,7 +341,7 @@ export function resampleOhlcvStream(
               const priceName = opts.price ?? 'price';
               const sizeName = opts.size ?? 'size';
               const plain =
-                engine.hasGrid && engine.maxTime() !== undefined
+                (engine.hasGrid || anchorFree) && engine.maxTime() !== undefined
                   ? plainColumns(rb, tsName, priceName, sizeName, by, keys)
                   : undefined;
               if (!plain) checkTimestampColumn(rb, tsName);

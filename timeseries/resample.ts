@@ -76,7 +76,7 @@ import {
   timestampVector,
 } from './arrow.ts';
 import type { Align } from './kernels/calendar.ts';
-import { float64ToInt64 } from './kernels/int64.ts';
+import { float64ToInt64, setInt64 } from './kernels/int64.ts';
 import {
   type BarBuffer,
   type Closed,
@@ -462,6 +462,15 @@ function i64Data(type: Int64 | TimestampMicrosecond, values: Float64Array, nanIs
   return leafData(type, values.length, float64ToInt64(values), bitmap, nullCount);
 }
 
+/** int64 / timestamp data of `src[idx[i]]` (integral, never NaN), written as int64 words directly. */
+function int64Data(type: Int64 | TimestampMicrosecond, src: Float64Array, idx: Int32Array): Data {
+  const n = idx.length;
+  const out = new BigInt64Array(n);
+  const words = new Int32Array(out.buffer, out.byteOffset, 2 * n);
+  for (let i = 0; i < n; i++) setInt64(words, i, src[idx[i]]);
+  return leafData(type, n, out, undefined, 0);
+}
+
 /**
  * The RecordBatch `new RecordBatch(schema, data)` makes when every child has the struct's length,
  * without its per-call work (~4 µs: it copies the schema, merging metadata maps, and rebuilds the
@@ -501,22 +510,20 @@ export class BarBatchBuilder {
     const names: string[] = [];
     const children: Data[] = [];
     let fresh = !this.schema;
-    layout.by.forEach((name, j) => {
+    for (let j = 0; j < layout.by.length; j++) {
       const codes = new Int32Array(n);
       for (let i = 0; i < n; i++) codes[i] = keys.part(bars.key[idx[i]], j);
       const dict = keys.keyDictionary(j);
       if (this.dictTypes[j] !== dict.type) fresh = true;
       this.dictTypes[j] = dict.type;
-      names.push(name);
+      names.push(layout.by[j]);
       children.push(leafData(dict.type, n, codes, undefined, 0, dict.values));
-    });
-    const start = gather(bars.start, idx);
-    const end = gather(bars.end, idx);
+    }
     names.push(layout.tsName);
-    children.push(i64Data(TS_TYPE, layout.label === 'right' ? end : start, false));
+    children.push(int64Data(TS_TYPE, layout.label === 'right' ? bars.end : bars.start, idx));
     if (layout.includeBoundaries) {
       names.push('_lower_boundary', '_upper_boundary');
-      children.push(i64Data(TS_TYPE, start, false), i64Data(TS_TYPE, end, false));
+      children.push(int64Data(TS_TYPE, bars.start, idx), int64Data(TS_TYPE, bars.end, idx));
     }
     names.push('open', 'high', 'low', 'close', 'volume', 'vwap', 'trades');
     children.push(
@@ -526,7 +533,7 @@ export class BarBatchBuilder {
       f64Data(gather(bars.close, idx), true),
       f64Data(gather(bars.volume, idx), false),
       f64Data(gather(bars.vwap, idx), true),
-      i64Data(I64_TYPE, gather(bars.trades, idx), false),
+      int64Data(I64_TYPE, bars.trades, idx),
     );
     if (layout.includeFirstLastTs) {
       names.push('first_ts', 'last_ts');
