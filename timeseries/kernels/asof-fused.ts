@@ -196,15 +196,29 @@ function copyBlock(p: FusedPart, block: Int32Array, b0: number, b1: number): num
   for (let c = 0; c < w16.length; c++) copyNarrow(w16[c], w16Out[c], block, b0, n);
   for (let c = 0; c < w8.length; c++) copyNarrow(w8[c], w8Out[c], block, b0, n);
   if (p.index !== undefined) p.index.set(block.subarray(0, n), b0);
-  // Validity, a byte (8 rows) at a time; b0 is a multiple of 8, so bytes never straddle blocks.
+  // Validity, a byte (8 rows) at a time (`~m >>> 31` is 1 for a row, 0 for -1); b0 is a multiple
+  // of 8, so bytes never straddle blocks.
   const validity = p.validity;
   let nulls = 0;
-  for (let i = 0; i < n; i += 8) {
-    let byte = 0;
-    const end = Math.min(n, i + 8);
-    for (let q = i; q < end; q++) if (block[q] >= 0) byte |= 1 << (q - i);
+  const full = n & ~7;
+  for (let i = 0; i < full; i += 8) {
+    const byte =
+      (~block[i] >>> 31) |
+      ((~block[i + 1] >>> 31) << 1) |
+      ((~block[i + 2] >>> 31) << 2) |
+      ((~block[i + 3] >>> 31) << 3) |
+      ((~block[i + 4] >>> 31) << 4) |
+      ((~block[i + 5] >>> 31) << 5) |
+      ((~block[i + 6] >>> 31) << 6) |
+      ((~block[i + 7] >>> 31) << 7);
     validity[(b0 + i) >> 3] = byte;
-    nulls += end - i - POPCOUNT[byte];
+    if (byte !== 255) nulls += 8 - POPCOUNT[byte];
+  }
+  if (full < n) {
+    let byte = 0;
+    for (let q = full; q < n; q++) byte |= (~block[q] >>> 31) << (q - full);
+    validity[(b0 + full) >> 3] = byte;
+    nulls += n - full - POPCOUNT[byte];
   }
   return nulls;
 }
