@@ -140,6 +140,11 @@ function childData(rb: RecordBatch, name: string): Data | undefined {
   return undefined;
 }
 
+/** The first `n` values; the array itself when it has exactly `n` (as a slice's buffers do): no new view. */
+function exactly(a: Float64Array, n: number): Float64Array {
+  return a.length === n ? a : a.subarray(0, n);
+}
+
 /**
  * The usual batch, read with no Vector per column (each costs ~1 µs and garbage): µs times,
  * float64 price and size, at most one dictionary key column, no nulls anywhere. Undefined when
@@ -175,12 +180,12 @@ function plainColumns(
     )
   )
     return undefined;
-  const v = (t.values as BigInt64Array).subarray(0, t.length);
+  const v = t.values as BigInt64Array;
   return {
     words: new Int32Array(v.buffer, v.byteOffset, 2 * t.length),
     codes: k ? keys.encodeDictionaryData(k) : undefined,
-    price: (p.values as Float64Array).subarray(0, p.length),
-    size: (s.values as Float64Array).subarray(0, s.length),
+    price: exactly(p.values as Float64Array, p.length),
+    size: exactly(s.values as Float64Array, s.length),
   };
 }
 
@@ -227,6 +232,8 @@ export function resampleOhlcvStream(
       // Without first_observation or a time zone the grid ignores its anchor (the batch's first
       // time), so the first batch can take the int64 path too, which anchors on its first row.
       const anchorFree = opts.align !== 'first_observation' && !opts.timeZone;
+      // Whether the engine has one window per row (it then tracks the latest time absorbed).
+      const tracksMaxTime = engine.maxTime() !== undefined;
       const stats = opts.stats;
       let tsName = opts.indexColumn;
       let layout: BarLayout | undefined;
@@ -341,7 +348,7 @@ export function resampleOhlcvStream(
               const priceName = opts.price ?? 'price';
               const sizeName = opts.size ?? 'size';
               const plain =
-                (engine.hasGrid || anchorFree) && engine.maxTime() !== undefined
+                (engine.hasGrid || anchorFree) && tracksMaxTime
                   ? plainColumns(rb, tsName, priceName, sizeName, by, keys)
                   : undefined;
               if (!plain) checkTimestampColumn(rb, tsName);
@@ -366,8 +373,7 @@ export function resampleOhlcvStream(
                 const size = float64Column(rb, sizeName);
                 pushOpts.keyCount = keys.size;
                 const words = engine.hasGrid ? int64Words(rb, tsName) : undefined;
-                if (words && engine.maxTime() !== undefined)
-                  engine.pushInt64Times(words, codes, price, size, pushOpts);
+                if (words && tracksMaxTime) engine.pushInt64Times(words, codes, price, size, pushOpts);
                 else {
                   const ts = times.read(rb, tsName);
                   const [lo, hi] = timeRange(ts, price);
