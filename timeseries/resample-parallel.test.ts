@@ -101,7 +101,8 @@ function expectSameBars(table: Table, opts: ResampleOptions, threads = 2): boole
     }
     expect({ ...y, volume: 0, vwap: 0 }).toEqual({ ...x, volume: 0, vwap: 0 });
   });
-  expect(isSharedVector(one.getChild('open')!)).toBe(false);
+  // A column without rows has no buffers, so it counts as shared whichever path built it.
+  if (one.numRows > 0) expect(isSharedVector(one.getChild('open')!)).toBe(false);
   return isSharedVector(many.getChild('open')!);
 }
 
@@ -297,7 +298,8 @@ describe('resampleOhlcv on the worker pool', () => {
           expect(expectSameBars(shareTable(trades({ n, seed, nulls, gapS: 3 })), o, threads)).toBe(true);
         },
       ),
-      { numRuns: 40 },
+      // The first example has one row with a null price: no bars at all.
+      { numRuns: 40, examples: [[1, 866, 0.2, { every: '1m', by: 'symbol' }, 2]] },
     );
   });
 });
