@@ -74,6 +74,7 @@ import {
   droppable,
   forEachRetained,
   type LeftScan,
+  matchBits,
   matchRows,
   mergeAppend,
   mergeMatch,
@@ -592,7 +593,11 @@ class AsofStreamState {
   ): RecordBatch {
     const columns: Data[] = left.data.children.slice();
     const types = this.rightTypes(plan);
-    const { bitmap, nullCount } = matchValidity(rightRow);
+    // Validity by a kernel of this module: primed with the others (see kernels/asof-state.ts).
+    const n = rightRow.length;
+    let bitmap: Uint8Array | undefined = new Uint8Array((n + 7) >> 3);
+    const nullCount = matchBits(rightRow, n, bitmap);
+    if (nullCount === 0) bitmap = undefined;
     for (let c = 0; c < values.length; c++)
       columns.push(
         makeData({

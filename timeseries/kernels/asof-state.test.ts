@@ -5,11 +5,14 @@ import {
   AsofMerge,
   droppable,
   forEachRetained,
+  type LeftScan,
+  matchBits,
   matchRows,
   mergeAppend,
   mergeMatch,
   mergePrune,
   releasable,
+  scanLeft,
 } from './asof-state.ts';
 
 /** One step of a stream in `on` order: a right batch, a left batch to match, or a prune at the left bound. */
@@ -172,5 +175,75 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
       mergeAppend(m, m.entry(2, 2), Float64Array.from([3, 4]), Int32Array.from([0, 0]), 2, 0, 3, res),
     ).toBe(false);
     expect(m.count[0]).toBe(2);
+  });
+});
+
+describe('scanLeft', () => {
+  /** The scan by its definition, row by row. */
+  function reference(values: number[], maxIn: number, lateness: number): LeftScan {
+    let max = maxIn;
+    let min = Number.POSITIVE_INFINITY;
+    let late = 0;
+    let sorted = true;
+    values.forEach((t, i) => {
+      if (t < max - lateness) late++;
+      max = Math.max(max, t);
+      min = Math.min(min, t);
+      if (i > 0 && t < values[i - 1]) sorted = false;
+    });
+    return { max, min, sorted, late };
+  }
+
+  it('converts int64 values and reports max, min, order and late rows, sorted or not', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 12 }),
+        fc.boolean(),
+        fc.integer({ min: -8, max: 8 }),
+        fc.integer({ min: 0, max: 3 }),
+        (steps, ascending, maxIn, lateness) => {
+          // Ascending: cumulative non-negative steps around 2^40 (both words in use), else as drawn.
+          const values: number[] = [];
+          let t = 2 ** 40;
+          for (const d of steps) {
+            t += Math.abs(d);
+            values.push(ascending ? t : 2 ** 40 + d);
+          }
+          const src = BigInt64Array.from(values.map((v) => BigInt(v)));
+          const out = new Float64Array(values.length);
+          const res: LeftScan = { max: 0, min: 0, sorted: false, late: -1 };
+          scanLeft(src, out, 2 ** 40 + maxIn, lateness, res);
+          expect(Array.from(out)).toEqual(values);
+          expect(res).toEqual(reference(values, 2 ** 40 + maxIn, lateness));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('counts late rows against the running max in a sorted batch with no lateness', () => {
+    const res: LeftScan = { max: 0, min: 0, sorted: false, late: -1 };
+    const out = new Float64Array(4);
+    scanLeft(BigInt64Array.from([3n, 5n, 5n, 9n]), out, 6, 0, res);
+    expect(res).toEqual({ max: 9, min: 3, sorted: true, late: 3 });
+  });
+});
+
+describe('matchBits', () => {
+  it('sets the bit of each matched row and counts the others, for any length', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -1, max: 3 }), { maxLength: 40 }), (rows) => {
+        const row = Int32Array.from(rows);
+        const bitmap = new Uint8Array(((rows.length + 7) >> 3) + 1).fill(0xff);
+        const nulls = matchBits(row, rows.length, bitmap);
+        expect(nulls).toBe(rows.filter((r) => r < 0).length);
+        for (let i = 0; i < rows.length; i++)
+          expect((bitmap[i >> 3] >> (i & 7)) & 1).toBe(rows[i] >= 0 ? 1 : 0);
+        // Bits past the last row within its byte are zero; bytes past it are not written.
+        if (rows.length & 7) expect(bitmap[rows.length >> 3] >> (rows.length & 7)).toBe(0);
+        expect(bitmap[bitmap.length - 1]).toBe(0xff);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

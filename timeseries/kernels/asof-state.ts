@@ -347,6 +347,7 @@ export function scanLeft(
   if (src instanceof BigInt64Array) {
     const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
     const dst = out!;
+    if (scanSortedInt64(words, src.length, dst, maxIn, lateness, res)) return;
     for (let i = 0, j = 0; i < src.length; i++, j += 2) {
       const t = words[j + 1] * TWO_32 + (words[j] >>> 0);
       dst[i] = t;
@@ -369,6 +370,39 @@ export function scanLeft(
   res.min = min;
   res.sorted = sorted;
   res.late = late;
+}
+
+/**
+ * {@link scanLeft} for int64 values in non-decreasing order, the usual case: one loop that only
+ * converts and checks the order; then the min is the first value, the max the last (or `maxIn`),
+ * and the late rows a prefix (a row is late only below `maxIn − lateness`, since no earlier row of
+ * the batch is above it). Returns false, with `res` untouched, at the first value out of order
+ * (or with a negative lateness): the caller scans the general way.
+ */
+function scanSortedInt64(
+  words: Int32Array,
+  n: number,
+  dst: Float64Array,
+  maxIn: number,
+  lateness: number,
+  res: LeftScan,
+): boolean {
+  if (n === 0 || !(lateness >= 0)) return false;
+  let prev = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+    if (t < prev) return false;
+    dst[i] = t;
+    prev = t;
+  }
+  const bound = maxIn - lateness;
+  let late = 0;
+  while (late < n && dst[late] < bound) late++;
+  res.max = Math.max(prev, maxIn);
+  res.min = dst[0];
+  res.sorted = true;
+  res.late = late;
+  return true;
 }
 
 type ArrayCtor<T> = {
@@ -721,6 +755,39 @@ export function mergeMatch(
   m.mRow = r;
 }
 
+const POPCOUNT = new Uint8Array(256);
+for (let b = 1; b < 256; b++) POPCOUNT[b] = (b & 1) + POPCOUNT[b >> 1];
+
+/**
+ * Validity bits of "a right row matched" (`row[i] >= 0`) into `bitmap` (LSB first, at least
+ * `ceil(n / 8)` bytes); returns the number of unmatched rows.
+ */
+export function matchBits(row: Int32Array, n: number, bitmap: Uint8Array): number {
+  let nulls = 0;
+  const full = n >> 3;
+  for (let b = 0; b < full; b++) {
+    const i = b << 3;
+    const byte =
+      (row[i] >= 0 ? 1 : 0) |
+      (row[i + 1] >= 0 ? 2 : 0) |
+      (row[i + 2] >= 0 ? 4 : 0) |
+      (row[i + 3] >= 0 ? 8 : 0) |
+      (row[i + 4] >= 0 ? 16 : 0) |
+      (row[i + 5] >= 0 ? 32 : 0) |
+      (row[i + 6] >= 0 ? 64 : 0) |
+      (row[i + 7] >= 0 ? 128 : 0);
+    bitmap[b] = byte;
+    nulls += 8 - POPCOUNT[byte];
+  }
+  if (full << 3 < n) {
+    let byte = 0;
+    for (let i = full << 3; i < n; i++) if (row[i] >= 0) byte |= 1 << (i & 7);
+    bitmap[full] = byte;
+    nulls += n - (full << 3) - POPCOUNT[byte];
+  }
+  return nulls;
+}
+
 /**
  * How far from `from` the left rows are final for backward matching under watermark `w` (`w > l`,
  * `w >= l` without exact matches; NaN rows never wait): the index of the first that is not.
@@ -745,6 +812,22 @@ export function mergePrune(
   tol: number,
   dropped: (slot: number, count: number) => void,
 ): void {
+  // The loops run in a function of their own, without the callback: code that V8 compiles while
+  // a long loop runs (on-stack replacement) is entered again by every later call, and a call
+  // target it did not expect (another join's callback) would leave it each time.
+  const maxSlot = prunePass(m, n, allowEq, tol);
+  const drops = m.drops;
+  for (let q = 0; q <= maxSlot; q++)
+    if (drops[q] > 0) {
+      const c = drops[q];
+      drops[q] = 0;
+      dropped(q, c);
+    }
+  m.compact();
+}
+
+/** {@link mergePrune}'s cursor pass: counts the drops per slot in `m.drops`; returns the largest slot. */
+function prunePass(m: AsofMerge, n: number, allowEq: boolean, tol: number): number {
   const log = m.log;
   const pTs = m.pTs;
   const pSlot = m.pSlot;
@@ -804,11 +887,82 @@ export function mergePrune(
       count[k]--;
       drops[pSlot[k]]++;
     }
-  for (let q = 0; q <= maxSlot; q++)
-    if (drops[q] > 0) {
-      const c = drops[q];
-      drops[q] = 0;
-      dropped(q, c);
-    }
-  m.compact();
+  return maxSlot;
 }
+
+/**
+ * Run the merge kernels over a few rows through each of their branches, once, at module load.
+ *
+ * Why: V8 compiles a long-running loop while it runs (on-stack replacement) with the type feedback
+ * gathered so far; code not yet run at that point (the lines after the loop, a branch not taken
+ * yet) is compiled as an exit back to the interpreter. The stream calls each kernel once per
+ * batch, and every call re-entered the same compiled loop and left it at such an exit, so on the
+ * bench the first two runs of a 10M-row join went 1.3-1.5x slower until V8 recompiled the whole
+ * function. With every branch run once here, the first compiled code covers them all.
+ */
+function primeKernels(): void {
+  // V8 allocates a function's feedback vector only after several calls (lazy feedback
+  // allocation): calls before that record nothing, hence the repetitions.
+  for (let i = 0; i < PRIME_CALLS; i++) primeOnce();
+}
+
+const PRIME_CALLS = 12;
+
+function primeOnce(): void {
+  const res: RightScan = { max: 0, late: 0, live: 0 };
+  const scan: LeftScan = { max: 0, min: 0, sorted: true, late: 0 };
+  const drop = (_slot: number, _count: number): void => {};
+  matchBits(new Int32Array([0, -1, 2, 3, 4, 5, 6, 7, -1, 1, 2]), 11, new Uint8Array(2));
+  scanLeft(new BigInt64Array([3n, 1n, 2n]), new Float64Array(3), 0, 0, scan);
+  for (const nv of [2, 0, 3]) {
+    for (const allowEq of [true, false]) {
+      const m = new AsofMerge();
+      m.ensureKeys(2);
+      m.setValues(nv);
+      const rightOn = [
+        new BigInt64Array([1n, 2n, 2n, 3n, 0n]),
+        new Float64Array([4, Number.NaN, 5, 6, 2]),
+        new Float64Array([7, 8, 9]),
+      ];
+      const rightKeys = [new Int32Array([0, 1, 0, -1, 1]), undefined, new Int32Array([0, 1, 1])];
+      for (let b = 0; b < rightOn.length; b++) {
+        const e = m.entry(rightOn[b].length, b);
+        // Lateness 1 makes the last row of the first batch late; the second batch's last row is
+        // out of order (lateness 0) and the third passes max_right_rows_per_key: both refused.
+        const lateness = b === 0 ? 1 : 0;
+        const maxRows = b === 2 ? 2 : 10;
+        if (mergeAppend(m, e, rightOn[b], rightKeys[b], res.max, lateness, maxRows, res)) m.log.push(e);
+        else {
+          e.length = b === 1 ? 3 : 1;
+          mergeAppend(
+            m,
+            e,
+            rightOn[b].subarray(0, e.length),
+            rightKeys[b]?.subarray(0, e.length),
+            res.max,
+            0,
+            10,
+            res,
+          );
+          m.log.push(e);
+        }
+        e.vals = [];
+        for (let c = 0; c < nv; c++) e.vals.push(new Float64Array(e.length).fill(c));
+      }
+      const left = [new BigInt64Array([1n, 2n, 3n, 6n]), new Float64Array([5, Number.NaN, 4, 9])];
+      const leftKeys = [new Int32Array([0, 1, -1, 0]), undefined];
+      for (let b = 0; b < left.length; b++) {
+        const on = new Float64Array(left[b].length);
+        scanLeft(left[b], left[b] instanceof BigInt64Array ? on : undefined, 3, 1, scan);
+        const src = left[b] instanceof BigInt64Array ? on : (left[b] as Float64Array);
+        const stop = releasable(src, 0, src.length, b === 0 ? 7 : Number.POSITIVE_INFINITY, allowEq);
+        const outRow = new Int32Array(src.length);
+        const outVals = nv > 0 ? Array.from({ length: nv }, () => new Float64Array(src.length)) : undefined;
+        mergeMatch(m, src, leftKeys[b], 0, stop, allowEq, 2, new Int32Array(src.length), outRow, outVals);
+        mergePrune(m, b === 0 ? 3 : 8, allowEq, 1, drop);
+      }
+    }
+  }
+}
+
+primeKernels();
