@@ -81,6 +81,7 @@ import {
   mergePrune,
   type RightScan,
   releasable,
+  releasableSorted,
   scanLeft,
   stateArray,
 } from './kernels/asof-state.ts';
@@ -137,6 +138,8 @@ interface PendingLeft {
   min: number;
   /** Whether `on` is non-decreasing (NaN aside): then the next pending row has the smallest. */
   sorted: boolean;
+  /** Whether `on` is non-decreasing and free of NaN (sorted int64 values): binary searches hold. */
+  ordered: boolean;
   /** The buffer under `on` when it came from {@link AsofStreamState.onBuffers}, to reuse. */
   buffer: Float64Array | undefined;
 }
@@ -171,6 +174,7 @@ class AsofStreamState {
   private scratchSlot = new Int32Array(0);
   private scratchRow = new Int32Array(0);
   private scratchOn = new Float64Array(0);
+  private scratchBits = new Uint8Array(0);
   private readonly onBuffers: Float64Array[] = [];
   private rightTypesCache: DataType[] | undefined;
   private readonly scan: LeftScan = { max: 0, min: 0, sorted: true, late: 0 };
@@ -336,6 +340,7 @@ class AsofStreamState {
     // the same pass that finds the batch's min, max, order and late rows.
     let on: Float64Array;
     let buffer: Float64Array | undefined;
+    let int64 = false;
     const scan = this.scan;
     if (data.numRows === 0) {
       on = new Float64Array(0);
@@ -346,6 +351,7 @@ class AsofStreamState {
     } else {
       const raw = onRaw(data, this.r.leftOn, 'left');
       if (raw instanceof BigInt64Array) {
+        int64 = true;
         buffer = this.onBuffers.pop();
         if (buffer === undefined || buffer.length < raw.length) buffer = stateArray(Float64Array, raw.length);
         on = buffer.subarray(0, raw.length);
@@ -359,7 +365,8 @@ class AsofStreamState {
     if (this.merge !== undefined && this.keys) this.merge.ensureKeys(this.keys.size);
     this.maxLeft = scan.max;
     this.stats.lateLeftRows += scan.late;
-    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min, sorted, buffer });
+    const ordered = sorted && (int64 || on.length === 0);
+    this.pending.push({ batch: data, acks: b.acks, on, keys, next: 0, min, sorted, ordered, buffer });
     this.pendingRows += on.length;
     this.step();
   }
@@ -432,7 +439,9 @@ class AsofStreamState {
       let values: Float64Array[] | undefined;
       let i: number;
       if (merge !== undefined) {
-        i = releasable(p.on, from, n, w, r.allowExactMatches);
+        i = p.ordered
+          ? releasableSorted(p.on, from, n, w, r.allowExactMatches)
+          : releasable(p.on, from, n, w, r.allowExactMatches);
         values = this.carriedValues(plan, merge, i - from);
         if (i > from)
           mergeMatch(
@@ -579,8 +588,10 @@ class AsofStreamState {
       }
       ent.vals = vals;
     }
+    // One buffer for all the columns of the output batch: one allocation instead of one a column.
+    const buffer = new ArrayBuffer(rows * 8 * names.length);
     const out: Float64Array[] = new Array(names.length);
-    for (let c = 0; c < names.length; c++) out[c] = new Float64Array(rows);
+    for (let c = 0; c < names.length; c++) out[c] = new Float64Array(buffer, c * rows * 8, rows);
     return out;
   }
 
@@ -593,11 +604,12 @@ class AsofStreamState {
   ): RecordBatch {
     const columns: Data[] = left.data.children.slice();
     const types = this.rightTypes(plan);
-    // Validity by a kernel of this module: primed with the others (see kernels/asof-state.ts).
+    // Validity into a reused buffer, copied out only when some row is unmatched (rare).
     const n = rightRow.length;
-    let bitmap: Uint8Array | undefined = new Uint8Array((n + 7) >> 3);
-    const nullCount = matchBits(rightRow, n, bitmap);
-    if (nullCount === 0) bitmap = undefined;
+    const bytes = (n + 7) >> 3;
+    if (this.scratchBits.length < bytes) this.scratchBits = stateArray(Uint8Array, bytes);
+    const nullCount = matchBits(rightRow, n, this.scratchBits);
+    const bitmap = nullCount > 0 ? this.scratchBits.slice(0, bytes) : undefined;
     for (let c = 0; c < values.length; c++)
       columns.push(
         makeData({

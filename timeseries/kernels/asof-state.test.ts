@@ -12,6 +12,7 @@ import {
   mergeMatch,
   mergePrune,
   releasable,
+  releasableSorted,
   scanLeft,
 } from './asof-state.ts';
 
@@ -244,6 +245,67 @@ describe('matchBits', () => {
         expect(bitmap[bitmap.length - 1]).toBe(0xff);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('mergeAppend over int64 values', () => {
+  it('gives what it gives for the same values as float64 (in order, late, null keys, past the bound)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ dt: fc.integer({ min: -2, max: 3 }), k: fc.integer({ min: -1, max: 2 }) }), {
+          maxLength: 10,
+        }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+        (rows, lateness, maxRows, before) => {
+          let t = 2 ** 40;
+          const values = rows.map((r) => (t += r.dt));
+          const keys = Int32Array.from(rows.map((r) => r.k));
+          const run = (src: Float64Array | BigInt64Array) => {
+            const m = new AsofMerge();
+            m.ensureKeys(3);
+            m.count.set(before);
+            const e = m.entry(values.length, 0);
+            const res = { max: 0, late: 0, live: 0 };
+            const ok = mergeAppend(m, e, src, keys, 2 ** 40, lateness, maxRows, res);
+            return {
+              ok,
+              res,
+              count: Array.from(m.count.subarray(0, 3)),
+              on: ok ? Array.from(e.on.subarray(0, values.length)) : [],
+              keys: ok ? Array.from(e.keys.subarray(0, values.length)) : [],
+            };
+          };
+          expect(run(BigInt64Array.from(values.map((v) => BigInt(v))))).toEqual(
+            run(Float64Array.from(values)),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('releasableSorted', () => {
+  it('stops where releasable stops on non-decreasing values', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 12 }),
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: -1, max: 14 }),
+        fc.boolean(),
+        (steps, fromDraw, w, allowEq) => {
+          let t = 0;
+          const on = Float64Array.from(steps.map((d) => (t += d)));
+          const from = Math.min(fromDraw, on.length);
+          expect(releasableSorted(on, from, on.length, w, allowEq)).toBe(
+            releasable(on, from, on.length, w, allowEq),
+          );
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

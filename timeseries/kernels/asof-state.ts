@@ -603,6 +603,13 @@ export function mergeAppend(
   const words = src instanceof BigInt64Array ? new Int32Array(src.buffer, src.byteOffset, n * 2) : undefined;
   const f64 = src instanceof Float64Array ? src : on;
   let j = 0;
+  if (words !== undefined && keys !== undefined) {
+    // The usual rows first (in order, with a key, under the bound); the loop below takes over
+    // at the first other row.
+    j = appendInOrder(words, keys, on, ek, count, n, maxIn, maxRows);
+    live = j;
+    if (j > 0) max = on[j - 1];
+  }
   for (; j < n; j++) {
     const t = words !== undefined ? words[2 * j + 1] * TWO_32 + (words[2 * j] >>> 0) : f64[j];
     on[j] = t;
@@ -636,6 +643,35 @@ export function mergeAppend(
   res.late = late;
   res.live = live;
   return ok;
+}
+
+/**
+ * {@link mergeAppend}'s loop for int64 rows that are retained and in order: converts row `j` into
+ * `on[j]`, its key into `ek[j]` and counts it, while its value is at least the running max (from
+ * `maxIn`), its key is not null and the key holds fewer than `maxRows` rows. Returns the first row
+ * that is not such a row (`n` when none).
+ */
+function appendInOrder(
+  words: Int32Array,
+  keys: Int32Array,
+  on: Float64Array,
+  ek: Int32Array,
+  count: Int32Array,
+  n: number,
+  maxIn: number,
+  maxRows: number,
+): number {
+  let max = maxIn;
+  for (let j = 0; j < n; j++) {
+    const t = words[2 * j + 1] * TWO_32 + (words[2 * j] >>> 0);
+    const k = keys[j];
+    if (t < max || k < 0 || count[k] >= maxRows) return j;
+    count[k]++;
+    on[j] = t;
+    ek[j] = k;
+    max = t;
+  }
+  return n;
 }
 
 /**
@@ -800,6 +836,26 @@ export function releasable(on: Float64Array, from: number, n: number, w: number,
 }
 
 /**
+ * {@link releasable} for `on[from..n)` non-decreasing and free of NaN: by binary search.
+ */
+export function releasableSorted(
+  on: Float64Array,
+  from: number,
+  n: number,
+  w: number,
+  allowEq: boolean,
+): number {
+  let lo = from;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (allowEq ? w > on[mid] : w >= on[mid]) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
  * Move the prune cursor to the left lower bound `n` (past rows with `on <= n`, or `on < n` without
  * exact matches) and drop what {@link droppable} would: each key's rows superseded there, and its
  * prevailing row once older than `n − tol`. `dropped(slot, count)` is called once per slot that
@@ -956,6 +1012,7 @@ function primeOnce(): void {
         scanLeft(left[b], left[b] instanceof BigInt64Array ? on : undefined, 3, 1, scan);
         const src = left[b] instanceof BigInt64Array ? on : (left[b] as Float64Array);
         const stop = releasable(src, 0, src.length, b === 0 ? 7 : Number.POSITIVE_INFINITY, allowEq);
+        releasableSorted(on, 0, on.length, 2, allowEq);
         const outRow = new Int32Array(src.length);
         const outVals = nv > 0 ? Array.from({ length: nv }, () => new Float64Array(src.length)) : undefined;
         mergeMatch(m, src, leftKeys[b], 0, stop, allowEq, 2, new Int32Array(src.length), outRow, outVals);
