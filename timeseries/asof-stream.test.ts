@@ -307,6 +307,67 @@ describe('asofJoinStream: split and interleaving invariance (fast-check)', () =>
       { numRuns: 250 },
     );
   });
+  it('over µs timestamps with two float64 right columns (the int64 merge carrying both), equals the batch operator', () => {
+    const T0 = 1_767_225_600_000_000;
+    // The side's times without its NaN rows (µs timestamps here have no nulls: int64 all the way).
+    const times = (ts: number[]) => {
+      const out: number[] = [];
+      for (const t of ts) out.push(Number.isNaN(t) ? (out[out.length - 1] ?? 0) : t);
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        sideArb(24),
+        sideArb(24),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+        fc.boolean(),
+        fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
+        (L, R, allow, tolerance, useBy, order) => {
+          const lts = times(L.ts);
+          const rts = times(R.ts);
+          const lt = tableFromVectors({
+            ts: timestampVector(Float64Array.from(lts, (t) => T0 + t)),
+            g: vectorFromArray(L.keys, new Utf8()),
+            x: float64Vector(Float64Array.from(lts, (_, i) => i)),
+          });
+          const rt = tableFromVectors({
+            ts: timestampVector(Float64Array.from(rts, (t) => T0 + t)),
+            g: vectorFromArray(R.keys, new Utf8()),
+            bid: float64Vector(Float64Array.from(rts, (_, i) => i)),
+            ask: float64Vector(Float64Array.from(rts, (_, i) => -i)),
+          });
+          const opts: AsofJoinOptions = {
+            on: 'ts',
+            by: useBy ? 'g' : undefined,
+            allow_exact_matches: allow,
+            tolerance,
+          };
+          const expected = rowsOf(asofJoin(lt, rt, opts));
+          const h = harness({ ...opts, right_schema: rt.schema });
+          const lb = splitAt(lt, L.cuts);
+          const rb = splitAt(rt, R.cuts);
+          let i = 0;
+          let j = 0;
+          let step = 0;
+          while (i <= lb.length || j <= rb.length) {
+            if (j > rb.length || (i <= lb.length && order[step++ % order.length])) {
+              if (i < lb.length) h.left(lb[i]);
+              else h.leftDone();
+              i++;
+            } else {
+              if (j < rb.length) h.right(rb[j]);
+              else h.rightDone();
+              j++;
+            }
+          }
+          expect(h.state.error).toBeUndefined();
+          expect(h.rows()).toEqual(expected);
+        },
+      ),
+      { numRuns: 250 },
+    );
+  });
   it('equals the batch operator when the input turns out of order mid-stream, within the lateness', () => {
     // In order at first (backward matching runs as one merge), then some rows 1 early while each
     // key stays in order (the batch operator needs that): the per-key histories take over from

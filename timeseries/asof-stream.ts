@@ -78,6 +78,7 @@ import {
   matchRows,
   mergeAppend,
   mergeMatch,
+  mergeMatchCarried,
   mergePrune,
   type RightScan,
   releasable,
@@ -437,13 +438,30 @@ class AsofStreamState {
       const rightRow = this.scratchRow;
       const merge = this.merge;
       let values: Float64Array[] | undefined;
+      let nulls = 0;
       let i: number;
       if (merge !== undefined) {
         i = p.ordered
           ? releasableSorted(p.on, from, n, w, r.allowExactMatches)
           : releasable(p.on, from, n, w, r.allowExactMatches);
         values = this.carriedValues(plan, merge, i - from);
-        if (i > from)
+        const bytes = (i - from + 7) >> 3;
+        if (this.scratchBits.length < bytes) this.scratchBits = stateArray(Uint8Array, bytes);
+        if (values !== undefined && merge.values <= 2) {
+          this.scratchBits.fill(0, 0, bytes);
+          if (i > from)
+            nulls = mergeMatchCarried(
+              merge,
+              p.on,
+              p.keys,
+              from,
+              i,
+              r.allowExactMatches,
+              this.tolerance,
+              values,
+              this.scratchBits,
+            );
+        } else if (i > from) {
           mergeMatch(
             merge,
             p.on,
@@ -456,6 +474,8 @@ class AsofStreamState {
             rightRow,
             values,
           );
+          if (values !== undefined) nulls = matchBits(rightRow, i - from, this.scratchBits);
+        }
       } else
         i = matchRows(
           this.histories,
@@ -477,7 +497,7 @@ class AsofStreamState {
         outs.push({
           data:
             values !== undefined
-              ? this.buildCarried(plan, left, values, rightRow.subarray(0, m))
+              ? this.buildCarried(plan, left, values, nulls)
               : this.build(plan, left, rightSlot.subarray(0, m), rightRow.subarray(0, m)),
           acks: [],
         });
@@ -600,21 +620,19 @@ class AsofStreamState {
     plan: AsofPlan,
     left: RecordBatch,
     values: Float64Array[],
-    rightRow: Int32Array,
+    nullCount: number,
   ): RecordBatch {
     const columns: Data[] = left.data.children.slice();
     const types = this.rightTypes(plan);
-    // Validity into a reused buffer, copied out only when some row is unmatched (rare).
-    const n = rightRow.length;
-    const bytes = (n + 7) >> 3;
-    if (this.scratchBits.length < bytes) this.scratchBits = stateArray(Uint8Array, bytes);
-    const nullCount = matchBits(rightRow, n, this.scratchBits);
-    const bitmap = nullCount > 0 ? this.scratchBits.slice(0, bytes) : undefined;
+    // The merge wrote the validity into a reused buffer: copied out only when some row is
+    // unmatched (rare).
+    const n = left.numRows;
+    const bitmap = nullCount > 0 ? this.scratchBits.slice(0, (n + 7) >> 3) : undefined;
     for (let c = 0; c < values.length; c++)
       columns.push(
         makeData({
           type: types[c] as Float64,
-          length: rightRow.length,
+          length: n,
           data: values[c],
           nullBitmap: bitmap,
           nullCount,

@@ -824,6 +824,201 @@ export function matchBits(row: Int32Array, n: number, bitmap: Uint8Array): numbe
   return nulls;
 }
 
+/** Where the last span of {@link mergeMatchCarried} stopped, and its unmatched rows. */
+const spanOut = stateArray(Int32Array, 2);
+
+/**
+ * {@link mergeMatch} with carried values (`m.values` 1 or 2, see {@link AsofMerge.values}): left
+ * rows `from..stop-1`, each matched row's values written at `i - from` in `outVals` and its bit
+ * set in `bits` (LSB first; `bits` must be zero over the rows' bytes); unmatched rows get any
+ * value and no bit. Returns the number of unmatched rows.
+ *
+ * The rows are taken in spans, one per log entry under the match cursor ({@link spanLe},
+ * {@link spanLt}): the span's loop has no test for the end of the log nor per-row stores of a
+ * match index, which made it about 1.2x faster than {@link mergeMatch} on the bench data.
+ */
+export function mergeMatchCarried(
+  m: AsofMerge,
+  on: Float64Array,
+  keys: Int32Array | undefined,
+  from: number,
+  stop: number,
+  allowEq: boolean,
+  tol: number,
+  outVals: Float64Array[],
+  bits: Uint8Array,
+): number {
+  if (keys === undefined) {
+    if (m.zeros.length < stop) m.zeros = stateArray(Int32Array, stop);
+    keys = m.zeros;
+  }
+  const log = m.log;
+  const o0 = outVals[0];
+  const o1 = outVals[outVals.length - 1];
+  const mTs = m.mTs;
+  const mVals = m.mVals;
+  const nv = m.values;
+  let e = m.mEntry;
+  let r = m.mRow;
+  let i = from;
+  let nulls = 0;
+  while (i < stop && e < log.length) {
+    const ent = log[e];
+    const vals = ent.vals!;
+    const span = allowEq ? spanLe : spanLt;
+    r = span(
+      m,
+      on,
+      keys,
+      i,
+      stop,
+      ent.on,
+      ent.keys,
+      vals[0],
+      vals[nv - 1],
+      r,
+      ent.length,
+      ent.slot,
+      tol,
+      o0,
+      o1,
+      bits,
+      from,
+    );
+    i = spanOut[0];
+    nulls += spanOut[1];
+    if (r < ent.length) break;
+    if (e + 1 >= log.length) break;
+    e++;
+    r = 0;
+  }
+  // Past the last right row: every remaining row reads its key's prevailing row.
+  for (; i < stop; i++) {
+    const kl = keys[i] + 1;
+    const o = i - from;
+    o0[o] = mVals[kl * nv];
+    o1[o] = mVals[kl * nv + nv - 1];
+    if (kl > 0 && on[i] - mTs[kl] <= tol) bits[o >> 3] |= 1 << (o & 7);
+    else nulls++;
+  }
+  if (e < log.length && r === log[e].length) {
+    e++;
+    r = 0;
+  }
+  m.mEntry = e;
+  m.mRow = r;
+  return nulls;
+}
+
+/**
+ * One span of {@link mergeMatchCarried} with exact matches (right `on <= l`): left rows from
+ * `i0` while the entry has right rows, advancing its cursor `r0`; stops before the first left row
+ * that needs the next entry (the entry ran out while passing right rows). Returns the cursor; the
+ * row it stopped at and the unmatched count go to `spanOut`.
+ */
+function spanLe(
+  m: AsofMerge,
+  on: Float64Array,
+  keys: Int32Array,
+  i0: number,
+  stop: number,
+  ets: Float64Array,
+  ek: Int32Array,
+  v0: Float64Array,
+  v1: Float64Array,
+  r0: number,
+  len: number,
+  slot: number,
+  tol: number,
+  o0: Float64Array,
+  o1: Float64Array,
+  bits: Uint8Array,
+  from: number,
+): number {
+  const mTs = m.mTs;
+  const mSlot = m.mSlot;
+  const mRowOf = m.mRowOf;
+  const mVals = m.mVals;
+  const nv = m.values;
+  let r = r0;
+  let i = i0;
+  let nulls = 0;
+  for (; i < stop; i++) {
+    const l = on[i];
+    while (r < len && ets[r] <= l) {
+      const k = ek[r] + 1;
+      mTs[k] = ets[r];
+      mSlot[k] = slot;
+      mRowOf[k] = r;
+      mVals[k * nv] = v0[r];
+      mVals[k * nv + nv - 1] = v1[r];
+      r++;
+    }
+    if (r === len) break;
+    const kl = keys[i] + 1;
+    const o = i - from;
+    o0[o] = mVals[kl * nv];
+    o1[o] = mVals[kl * nv + nv - 1];
+    if (kl > 0 && l - mTs[kl] <= tol) bits[o >> 3] |= 1 << (o & 7);
+    else nulls++;
+  }
+  spanOut[0] = i;
+  spanOut[1] = nulls;
+  return r;
+}
+
+/** {@link spanLe} without exact matches (right `on < l`); the two differ only in that test. */
+function spanLt(
+  m: AsofMerge,
+  on: Float64Array,
+  keys: Int32Array,
+  i0: number,
+  stop: number,
+  ets: Float64Array,
+  ek: Int32Array,
+  v0: Float64Array,
+  v1: Float64Array,
+  r0: number,
+  len: number,
+  slot: number,
+  tol: number,
+  o0: Float64Array,
+  o1: Float64Array,
+  bits: Uint8Array,
+  from: number,
+): number {
+  const mTs = m.mTs;
+  const mSlot = m.mSlot;
+  const mRowOf = m.mRowOf;
+  const mVals = m.mVals;
+  const nv = m.values;
+  let r = r0;
+  let i = i0;
+  let nulls = 0;
+  for (; i < stop; i++) {
+    const l = on[i];
+    while (r < len && ets[r] < l) {
+      const k = ek[r] + 1;
+      mTs[k] = ets[r];
+      mSlot[k] = slot;
+      mRowOf[k] = r;
+      mVals[k * nv] = v0[r];
+      mVals[k * nv + nv - 1] = v1[r];
+      r++;
+    }
+    if (r === len) break;
+    const kl = keys[i] + 1;
+    const o = i - from;
+    o0[o] = mVals[kl * nv];
+    o1[o] = mVals[kl * nv + nv - 1];
+    if (kl > 0 && l - mTs[kl] <= tol) bits[o >> 3] |= 1 << (o & 7);
+    else nulls++;
+  }
+  spanOut[0] = i;
+  spanOut[1] = nulls;
+  return r;
+}
+
 /**
  * How far from `from` the left rows are final for backward matching under watermark `w` (`w > l`,
  * `w >= l` without exact matches; NaN rows never wait): the index of the first that is not.
@@ -970,7 +1165,7 @@ function primeOnce(): void {
   const drop = (_slot: number, _count: number): void => {};
   matchBits(new Int32Array([0, -1, 2, 3, 4, 5, 6, 7, -1, 1, 2]), 11, new Uint8Array(2));
   scanLeft(new BigInt64Array([3n, 1n, 2n]), new Float64Array(3), 0, 0, scan);
-  for (const nv of [2, 0, 3]) {
+  for (const nv of [2, 0, 3, 1]) {
     for (const allowEq of [true, false]) {
       const m = new AsofMerge();
       m.ensureKeys(2);
@@ -1015,7 +1210,10 @@ function primeOnce(): void {
         releasableSorted(on, 0, on.length, 2, allowEq);
         const outRow = new Int32Array(src.length);
         const outVals = nv > 0 ? Array.from({ length: nv }, () => new Float64Array(src.length)) : undefined;
-        mergeMatch(m, src, leftKeys[b], 0, stop, allowEq, 2, new Int32Array(src.length), outRow, outVals);
+        if (outVals !== undefined && nv <= 2)
+          mergeMatchCarried(m, src, leftKeys[b], 0, stop, allowEq, 2, outVals, new Uint8Array(1));
+        else
+          mergeMatch(m, src, leftKeys[b], 0, stop, allowEq, 2, new Int32Array(src.length), outRow, outVals);
         mergePrune(m, b === 0 ? 3 : 8, allowEq, 1, drop);
       }
     }
