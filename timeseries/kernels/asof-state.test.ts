@@ -59,7 +59,9 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
           const tol = tolerance ?? Number.POSITIVE_INFINITY;
           const histories: AsofHistory[] = [0, 1, 2, 3].map(() => new AsofHistory());
           const m = new AsofMerge();
-          m.ensureKeys(4);
+          // Right keys are 0..2: three keys in use, so the prune's walk can end early (left rows
+          // also use key 3, which no right row has).
+          m.ensureKeys(3);
           const dropsH = new Map<number, number>();
           const dropsM = new Map<number, number>();
           const add = (d: Map<number, number>) => (slot: number, count: number) =>
@@ -176,6 +178,7 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
       mergeAppend(m, m.entry(2, 2), Float64Array.from([3, 4]), Int32Array.from([0, 0]), 2, 0, 3, res),
     ).toBe(false);
     expect(m.count[0]).toBe(2);
+    expect(m.appended[0]).toBe(2);
   });
 });
 
@@ -274,8 +277,10 @@ describe('mergeAppend over int64 values', () => {
               ok,
               res,
               count: Array.from(m.count.subarray(0, 3)),
+              appended: Array.from(m.appended.subarray(0, 3)),
               on: ok ? Array.from(e.on.subarray(0, values.length)) : [],
               keys: ok ? Array.from(e.keys.subarray(0, values.length)) : [],
+              ranks: ok ? Array.from(e.rank.subarray(0, values.length)).filter((_, j) => e.keys[j] >= 0) : [],
             };
           };
           expect(run(BigInt64Array.from(values.map((v) => BigInt(v))))).toEqual(

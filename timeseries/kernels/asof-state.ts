@@ -424,6 +424,8 @@ export function stateArray<T>(Ctor: ArrayCtor<T>, n: number): T {
 export interface MergeEntry {
   on: Float64Array;
   keys: Int32Array;
+  /** Per retained row, its key's running count of retained rows appended (see {@link AsofMerge.appended}). */
+  rank: Int32Array;
   slot: number;
   length: number;
   /**
@@ -469,6 +471,15 @@ export class AsofMerge {
   /** Per key, retained rows (live rows of the key in the log). */
   count = stateArray(Int32Array, 0);
   /**
+   * Per key, rows retained since the start (a row's rank, see {@link MergeEntry.rank}), and the
+   * rank of the last row the prune cursor passed: the rows of a key between two positions are the
+   * difference of their ranks.
+   */
+  appended = stateArray(Int32Array, 0);
+  pRank = stateArray(Int32Array, 0);
+  /** Keys in use (the largest `ensureKeys` asked for): key ids are below it. */
+  keyCount = 0;
+  /**
    * Number of right columns whose values the merge carries per key (`mVals[(k + 1) · values + c]`)
    * and writes straight into the output, or 0 (the caller gathers by slot and row).
    */
@@ -478,8 +489,8 @@ export class AsofMerge {
   readonly free: MergeEntry[] = [];
   /** Per slot, rows dropped by the current prune (reported once per slot). */
   drops = stateArray(Int32Array, 16);
-  /** Per key, scratch of the prune cursor's pass over one batch: rows passed, last row; keys seen. */
-  walkCount = stateArray(Int32Array, 0);
+  /** Per key, scratch of the prune cursor's walk over one batch: seen (1), last row; keys seen. */
+  walkSeen = stateArray(Int32Array, 0);
   walkLast = stateArray(Int32Array, 0);
   walkKeys = stateArray(Int32Array, 0);
   /** Zeros, as the key ids of left rows without `by`. */
@@ -487,6 +498,7 @@ export class AsofMerge {
 
   /** Make the per-key arrays hold at least `n` keys. */
   ensureKeys(n: number): void {
+    if (n > this.keyCount) this.keyCount = n;
     if (n <= this.pTs.length) return;
     const cap = Math.max(8, n, this.pTs.length * 2);
     const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, fill: number, extra = 0): T => {
@@ -506,7 +518,9 @@ export class AsofMerge {
     this.pRowOf = grow(this.pRowOf, 0);
     this.pLive = grow(this.pLive, 0);
     this.count = grow(this.count, 0);
-    this.walkCount = grow(this.walkCount, 0);
+    this.appended = grow(this.appended, 0);
+    this.pRank = grow(this.pRank, 0);
+    this.walkSeen = grow(this.walkSeen, 0);
     this.walkLast = grow(this.walkLast, 0);
     this.walkKeys = grow(this.walkKeys, 0);
   }
@@ -518,6 +532,7 @@ export class AsofMerge {
       e = {
         on: stateArray(Float64Array, n),
         keys: stateArray(Int32Array, n),
+        rank: stateArray(Int32Array, n),
         slot,
         length: n,
         vals: undefined,
@@ -595,6 +610,8 @@ export function mergeAppend(
   const ek = e.keys;
   const n = e.length;
   const count = m.count;
+  const appended = m.appended;
+  const rank = e.rank;
   let max = maxIn;
   let late = 0;
   let live = 0;
@@ -606,7 +623,7 @@ export function mergeAppend(
   if (words !== undefined && keys !== undefined) {
     // The usual rows first (in order, with a key, under the bound); the loop below takes over
     // at the first other row.
-    j = appendInOrder(words, keys, on, ek, count, n, maxIn, maxRows);
+    j = appendInOrder(words, keys, e, count, appended, n, maxIn, maxRows);
     live = j;
     if (j > 0) max = on[j - 1];
   }
@@ -635,10 +652,16 @@ export function mergeAppend(
       break;
     }
     count[k]++;
+    rank[j] = ++appended[k];
     ek[j] = k;
     live++;
   }
-  if (!ok) for (let i = 0; i < j; i++) if (ek[i] >= 0) count[ek[i]]--;
+  if (!ok)
+    for (let i = 0; i < j; i++)
+      if (ek[i] >= 0) {
+        count[ek[i]]--;
+        appended[ek[i]]--;
+      }
   res.max = max;
   res.late = late;
   res.live = live;
@@ -647,26 +670,30 @@ export function mergeAppend(
 
 /**
  * {@link mergeAppend}'s loop for int64 rows that are retained and in order: converts row `j` into
- * `on[j]`, its key into `ek[j]` and counts it, while its value is at least the running max (from
+ * `e.on[j]`, its key into `e.keys[j]`, counts it and notes its rank, while its value is at least the running max (from
  * `maxIn`), its key is not null and the key holds fewer than `maxRows` rows. Returns the first row
  * that is not such a row (`n` when none).
  */
 function appendInOrder(
   words: Int32Array,
   keys: Int32Array,
-  on: Float64Array,
-  ek: Int32Array,
+  e: MergeEntry,
   count: Int32Array,
+  appended: Int32Array,
   n: number,
   maxIn: number,
   maxRows: number,
 ): number {
+  const on = e.on;
+  const ek = e.keys;
+  const rank = e.rank;
   let max = maxIn;
   for (let j = 0; j < n; j++) {
     const t = words[2 * j + 1] * TWO_32 + (words[2 * j] >>> 0);
     const k = keys[j];
     if (t < max || k < 0 || count[k] >= maxRows) return j;
     count[k]++;
+    rank[j] = ++appended[k];
     on[j] = t;
     ek[j] = k;
     max = t;
@@ -1084,13 +1111,15 @@ function prunePass(m: AsofMerge, n: number, allowEq: boolean, tol: number): numb
   const pSlot = m.pSlot;
   const pRowOf = m.pRowOf;
   const pLive = m.pLive;
+  const pRank = m.pRank;
   const count = m.count;
+  const keyCount = m.keyCount;
   let maxSlot = 0;
   for (let e = m.pEntry; e < log.length; e++) if (log[e].slot > maxSlot) maxSlot = log[e].slot;
   for (let k = 0; k < pLive.length; k++) if (pLive[k] === 1 && pSlot[k] > maxSlot) maxSlot = pSlot[k];
   if (m.drops.length <= maxSlot) m.drops = stateArray(Int32Array, Math.max(maxSlot + 1, m.drops.length * 2));
   const drops = m.drops;
-  const walkCount = m.walkCount;
+  const walkSeen = m.walkSeen;
   const walkLast = m.walkLast;
   const walkKeys = m.walkKeys;
   let e = m.pEntry;
@@ -1099,34 +1128,50 @@ function prunePass(m: AsofMerge, n: number, allowEq: boolean, tol: number): numb
     const ent = log[e];
     const ets = ent.on;
     const ek = ent.keys;
+    const rank = ent.rank;
     const len = ent.length;
     const slot = ent.slot;
-    // The rows passed here, per key: all but the last are superseded within this batch, and the
-    // key's previous prevailing row by the first; so a pass only counts and notes the last row.
+    // The entry's `on` values are non-decreasing (rows not retained hold the running max): the
+    // rows passed, `r..stop-1`, end where a binary search says.
+    let lo = r;
+    let hi = len;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (allowEq ? ets[mid] <= n : ets[mid] < n) lo = mid + 1;
+      else hi = mid;
+    }
+    const stop = lo;
+    // Per key, all rows passed but the last are superseded, and its previous prevailing row by the
+    // first: only each key's last row passed matters, and how many rows it had there (the
+    // difference of ranks). A walk back from `stop` finds the last rows; it ends early once every
+    // key is seen.
     let seen = 0;
-    while (r < len && (allowEq ? ets[r] <= n : ets[r] < n)) {
-      const k = ek[r];
-      if (k >= 0) {
-        if (walkCount[k]++ === 0) walkKeys[seen++] = k;
-        walkLast[k] = r;
+    for (let q = stop - 1; q >= r && seen < keyCount; q--) {
+      const k = ek[q];
+      if (k >= 0 && walkSeen[k] === 0) {
+        walkSeen[k] = 1;
+        walkKeys[seen++] = k;
+        walkLast[k] = q;
       }
-      r++;
     }
     for (let q = 0; q < seen; q++) {
       const k = walkKeys[q];
-      const c = walkCount[k];
-      walkCount[k] = 0;
+      walkSeen[k] = 0;
+      const last = walkLast[k];
+      const c = rank[last] - pRank[k];
       if (pLive[k] === 1) {
         count[k]--;
         drops[pSlot[k]]++;
       }
       count[k] -= c - 1;
       drops[slot] += c - 1;
-      pTs[k] = ets[walkLast[k]];
+      pTs[k] = ets[last];
       pSlot[k] = slot;
-      pRowOf[k] = walkLast[k];
+      pRowOf[k] = last;
+      pRank[k] = rank[last];
       pLive[k] = 1;
     }
+    r = stop;
     if (r < len) break;
   }
   m.pEntry = e;
