@@ -307,7 +307,7 @@ describe('asofJoinStream: split and interleaving invariance (fast-check)', () =>
       { numRuns: 250 },
     );
   });
-  it('over µs timestamps with two float64 right columns (the int64 merge carrying both), equals the batch operator', () => {
+  it('over µs timestamps with two or three float64 right columns (the int64 merge carrying them), equals the batch operator', () => {
     const T0 = 1_767_225_600_000_000;
     // The side's times without its NaN rows (µs timestamps here have no nulls: int64 all the way).
     const times = (ts: number[]) => {
@@ -323,7 +323,8 @@ describe('asofJoinStream: split and interleaving invariance (fast-check)', () =>
         fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
         fc.boolean(),
         fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }),
-        (L, R, allow, tolerance, useBy, order) => {
+        fc.boolean(),
+        (L, R, allow, tolerance, useBy, order, third) => {
           const lts = times(L.ts);
           const rts = times(R.ts);
           const lt = tableFromVectors({
@@ -336,6 +337,7 @@ describe('asofJoinStream: split and interleaving invariance (fast-check)', () =>
             g: vectorFromArray(R.keys, new Utf8()),
             bid: float64Vector(Float64Array.from(rts, (_, i) => i)),
             ask: float64Vector(Float64Array.from(rts, (_, i) => -i)),
+            ...(third ? { mid: float64Vector(Float64Array.from(rts, (_, i) => i / 2)) } : {}),
           });
           const opts: AsofJoinOptions = {
             on: 'ts',
