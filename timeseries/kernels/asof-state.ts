@@ -707,8 +707,9 @@ function appendInOrder(
  *
  * With `outVals` (one array per carried column, see {@link AsofMerge.values}) a matched row's
  * values are written there (unmatched rows get any value; `outRow` -1 marks them) and `outSlot`
- * is not written; else the matched (slot, row) go to `outSlot`/`outRow`. Right rows without a key
- * go to index 0 of the per-key state, a sink that left rows without a key read but never match.
+ * is not written (the stream uses {@link mergeMatchCarried} for one or two carried columns); else
+ * the matched (slot, row) go to `outSlot`/`outRow`. Right rows without a key go to index 0 of the
+ * per-key state, a sink that left rows without a key read but never match.
  */
 export function mergeMatch(
   m: AsofMerge,
@@ -739,8 +740,6 @@ export function mergeMatch(
   let ek: Int32Array = mSlot;
   let len = 0;
   let slot = 0;
-  let v0: Float64Array = mTs;
-  let v1: Float64Array = mTs;
   let ent: MergeEntry | undefined;
   if (e < log.length) {
     ent = log[e];
@@ -748,13 +747,7 @@ export function mergeMatch(
     ek = ent.keys;
     len = ent.length;
     slot = ent.slot;
-    if (nv > 0) {
-      v0 = ent.vals![0];
-      v1 = ent.vals![nv - 1];
-    }
   }
-  const o0 = nv > 0 ? outVals![0] : mTs;
-  const o1 = nv > 0 ? outVals![nv - 1] : mTs;
   for (let i = from; i < stop; i++) {
     const l = on[i];
     for (;;) {
@@ -765,16 +758,6 @@ export function mergeMatch(
           mTs[k] = ets[r];
           mSlot[k] = slot;
           mRowOf[k] = r;
-          r++;
-        }
-      else if (nv <= 2)
-        while (r < len && (ets[r] < l || (allowEq && ets[r] === l))) {
-          const k = ek[r] + 1;
-          mTs[k] = ets[r];
-          mSlot[k] = slot;
-          mRowOf[k] = r;
-          mVals[k * nv] = v0[r];
-          mVals[k * nv + nv - 1] = v1[r];
           r++;
         }
       else
@@ -795,20 +778,13 @@ export function mergeMatch(
       ek = ent.keys;
       len = ent.length;
       slot = ent.slot;
-      if (nv > 0) {
-        v0 = ent.vals![0];
-        v1 = ent.vals![nv - 1];
-      }
     }
     const kl = keys[i] + 1;
     const o = i - from;
     const matched = kl > 0 && l - mTs[kl] <= tol;
     outRow[o] = matched ? mRowOf[kl] : -1;
     if (nv === 0) outSlot[o] = mSlot[kl];
-    else if (nv <= 2) {
-      o0[o] = mVals[kl * nv];
-      o1[o] = mVals[kl * nv + nv - 1];
-    } else for (let c = 0; c < nv; c++) outVals![c][o] = mVals[kl * nv + c];
+    else for (let c = 0; c < nv; c++) outVals![c][o] = mVals[kl * nv + c];
   }
   if (e < log.length && r === len) {
     e++;
