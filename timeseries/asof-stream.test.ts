@@ -370,6 +370,54 @@ describe('asofJoinStream: split and interleaving invariance (fast-check)', () =>
       { numRuns: 250 },
     );
   });
+  it('keeps the carried values of earlier keys when new keys arrive past the merge state capacity', () => {
+    const T0 = 1_767_225_600_000_000;
+    // Key k quotes once, at time 10·k (12 keys); every key seen so far trades every 10 µs, so
+    // trades after the state grows read values carried from before.
+    const quotes: { t: number; g: string }[] = [];
+    const trades: { t: number; g: string }[] = [];
+    for (let t = 0; t < 200; t += 10) {
+      if (t < 120) quotes.push({ t, g: `s${t / 10}` });
+      for (let k = 0; k <= Math.min(11, t / 10); k++) trades.push({ t: t + 5 + k / 100, g: `s${k}` });
+    }
+    const side = (rows: { t: number; g: string }[], cols: Record<string, (i: number) => number>) =>
+      tableFromVectors({
+        ts: timestampVector(Float64Array.from(rows, (r) => T0 + Math.round(r.t * 100))),
+        g: vectorFromArray(
+          rows.map((r) => r.g),
+          new Utf8(),
+        ),
+        ...Object.fromEntries(
+          Object.entries(cols).map(([name, f]) => [
+            name,
+            float64Vector(Float64Array.from(rows, (_, i) => f(i))),
+          ]),
+        ),
+      });
+    const lt = side(trades, { x: (i) => i });
+    const rt = side(quotes, { bid: (i) => i, ask: (i) => -i });
+    const opts: AsofJoinOptions = { on: 'ts', by: 'g' };
+    const h = harness({ ...opts, right_schema: rt.schema });
+    const lb = splitAt(
+      lt,
+      trades.map((_, i) => i % 3 === 0),
+    );
+    const rb = splitAt(
+      rt,
+      quotes.map((_, i) => i % 3 === 0),
+    );
+    // Event-time arrival: the batch that starts earlier first.
+    const first = (b: RecordBatch) => Number(b.getChild('ts')!.get(0));
+    let i = 0;
+    let j = 0;
+    while (i < lb.length || j < rb.length)
+      if (j >= rb.length || (i < lb.length && first(lb[i]) < first(rb[j]))) h.left(lb[i++]);
+      else h.right(rb[j++]);
+    h.rightDone();
+    h.leftDone();
+    expect(h.state.error).toBeUndefined();
+    expect(h.rows()).toEqual(rowsOf(asofJoin(lt, rt, opts)));
+  });
   it('equals the batch operator when the input turns out of order mid-stream, within the lateness', () => {
     // In order at first (backward matching runs as one merge), then some rows 1 early while each
     // key stays in order (the batch operator needs that): the per-key histories take over from

@@ -485,6 +485,12 @@ export class AsofMerge {
    */
   values = 0;
   mVals = stateArray(Float64Array, 0);
+  /**
+   * With one or two carried columns, the first and last column's values per key (at `k + 1`)
+   * instead of `mVals`: what {@link mergeMatchCarried} reads and writes (no multiply per row).
+   */
+  mV0 = stateArray(Float64Array, 0);
+  mV1 = stateArray(Float64Array, 0);
   /** Entries whose rows both cursors have passed, for their buffers to be reused. */
   readonly free: MergeEntry[] = [];
   /** Per slot, rows dropped by the current prune (reported once per slot). */
@@ -513,6 +519,8 @@ export class AsofMerge {
     const vals = stateArray(Float64Array, (cap + 1) * this.values);
     vals.set(this.mVals);
     this.mVals = vals;
+    this.mV0 = grow(this.mV0, 0, 1);
+    this.mV1 = grow(this.mV1, 0, 1);
     this.pTs = grow(this.pTs, Number.NaN);
     this.pSlot = grow(this.pSlot, 0);
     this.pRowOf = grow(this.pRowOf, 0);
@@ -550,6 +558,8 @@ export class AsofMerge {
   setValues(n: number): void {
     this.values = n;
     this.mVals = stateArray(Float64Array, this.mTs.length * n);
+    this.mV0 = stateArray(Float64Array, this.mTs.length);
+    this.mV1 = stateArray(Float64Array, this.mTs.length);
   }
 
   /** Drop the log entries both cursors have passed. */
@@ -859,7 +869,8 @@ export function mergeMatchCarried(
   const o0 = outVals[0];
   const o1 = outVals[outVals.length - 1];
   const mTs = m.mTs;
-  const mVals = m.mVals;
+  const mV0 = m.mV0;
+  const mV1 = m.mV1;
   const nv = m.values;
   let e = m.mEntry;
   let r = m.mRow;
@@ -899,8 +910,8 @@ export function mergeMatchCarried(
   for (; i < stop; i++) {
     const kl = keys[i] + 1;
     const o = i - from;
-    o0[o] = mVals[kl * nv];
-    o1[o] = mVals[kl * nv + nv - 1];
+    o0[o] = mV0[kl];
+    o1[o] = mV1[kl];
     if (kl > 0 && on[i] - mTs[kl] <= tol) bits[o >> 3] |= 1 << (o & 7);
     else nulls++;
   }
@@ -941,8 +952,8 @@ function spanLe(
   const mTs = m.mTs;
   const mSlot = m.mSlot;
   const mRowOf = m.mRowOf;
-  const mVals = m.mVals;
-  const nv = m.values;
+  const mV0 = m.mV0;
+  const mV1 = m.mV1;
   let r = r0;
   let i = i0;
   let nulls = 0;
@@ -953,15 +964,15 @@ function spanLe(
       mTs[k] = ets[r];
       mSlot[k] = slot;
       mRowOf[k] = r;
-      mVals[k * nv] = v0[r];
-      mVals[k * nv + nv - 1] = v1[r];
+      mV0[k] = v0[r];
+      mV1[k] = v1[r];
       r++;
     }
     if (r === len) break;
     const kl = keys[i] + 1;
     const o = i - from;
-    o0[o] = mVals[kl * nv];
-    o1[o] = mVals[kl * nv + nv - 1];
+    o0[o] = mV0[kl];
+    o1[o] = mV1[kl];
     if (kl > 0 && l - mTs[kl] <= tol) bits[o >> 3] |= 1 << (o & 7);
     else nulls++;
   }
@@ -993,8 +1004,8 @@ function spanLt(
   const mTs = m.mTs;
   const mSlot = m.mSlot;
   const mRowOf = m.mRowOf;
-  const mVals = m.mVals;
-  const nv = m.values;
+  const mV0 = m.mV0;
+  const mV1 = m.mV1;
   let r = r0;
   let i = i0;
   let nulls = 0;
@@ -1005,15 +1016,15 @@ function spanLt(
       mTs[k] = ets[r];
       mSlot[k] = slot;
       mRowOf[k] = r;
-      mVals[k * nv] = v0[r];
-      mVals[k * nv + nv - 1] = v1[r];
+      mV0[k] = v0[r];
+      mV1[k] = v1[r];
       r++;
     }
     if (r === len) break;
     const kl = keys[i] + 1;
     const o = i - from;
-    o0[o] = mVals[kl * nv];
-    o1[o] = mVals[kl * nv + nv - 1];
+    o0[o] = mV0[kl];
+    o1[o] = mV1[kl];
     if (kl > 0 && l - mTs[kl] <= tol) bits[o >> 3] |= 1 << (o & 7);
     else nulls++;
   }
