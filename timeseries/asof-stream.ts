@@ -68,13 +68,13 @@ import {
   matchValidity,
   onRaw,
 } from './asof-columns.ts';
+import { matchBits } from './kernels/asof-gather.ts';
 import {
   AsofHistory,
   AsofMerge,
   droppable,
   forEachRetained,
   type LeftScan,
-  matchBits,
   matchRows,
   mergeAppend,
   mergeMatch,

@@ -112,6 +112,36 @@ const POPCOUNT = new Uint8Array(256);
 for (let b = 1; b < 256; b++) POPCOUNT[b] = (b & 1) + POPCOUNT[b >> 1];
 
 /**
+ * Validity bits of "a right row matched" (`row[i] >= 0`) into `bitmap` (LSB first, at least
+ * `ceil(n / 8)` bytes); returns the number of unmatched rows.
+ */
+export function matchBits(row: Int32Array, n: number, bitmap: Uint8Array): number {
+  let nulls = 0;
+  const full = n >> 3;
+  for (let b = 0; b < full; b++) {
+    const i = b << 3;
+    const byte =
+      (row[i] >= 0 ? 1 : 0) |
+      (row[i + 1] >= 0 ? 2 : 0) |
+      (row[i + 2] >= 0 ? 4 : 0) |
+      (row[i + 3] >= 0 ? 8 : 0) |
+      (row[i + 4] >= 0 ? 16 : 0) |
+      (row[i + 5] >= 0 ? 32 : 0) |
+      (row[i + 6] >= 0 ? 64 : 0) |
+      (row[i + 7] >= 0 ? 128 : 0);
+    bitmap[b] = byte;
+    nulls += 8 - POPCOUNT[byte];
+  }
+  if (full << 3 < n) {
+    let byte = 0;
+    for (let i = full << 3; i < n; i++) if (row[i] >= 0) byte |= 1 << (i & 7);
+    bitmap[full] = byte;
+    nulls += n - (full << 3) - POPCOUNT[byte];
+  }
+  return nulls;
+}
+
+/**
  * Validity of the gathered output: valid where a row was taken and the source slot is valid.
  * Returns the bitmap (undefined when nothing is null) and the null count.
  */
@@ -124,27 +154,8 @@ export function gatherValidity(
   const bitmap = new Uint8Array((n + 7) >> 3);
   let nulls = 0;
   const anySrcNulls = srcs.some((s) => s.bits !== undefined);
-  if (!anySrcNulls) {
-    const full = n >> 3;
-    for (let b = 0; b < full; b++) {
-      const i = b << 3;
-      const byte =
-        (row[i] >= 0 ? 1 : 0) |
-        (row[i + 1] >= 0 ? 2 : 0) |
-        (row[i + 2] >= 0 ? 4 : 0) |
-        (row[i + 3] >= 0 ? 8 : 0) |
-        (row[i + 4] >= 0 ? 16 : 0) |
-        (row[i + 5] >= 0 ? 32 : 0) |
-        (row[i + 6] >= 0 ? 64 : 0) |
-        (row[i + 7] >= 0 ? 128 : 0);
-      bitmap[b] = byte;
-      if (byte !== 255) nulls += 8 - POPCOUNT[byte];
-    }
-    for (let i = full << 3; i < n; i++) {
-      if (row[i] >= 0) bitmap[i >> 3] |= 1 << (i & 7);
-      else nulls++;
-    }
-  } else {
+  if (!anySrcNulls) nulls = matchBits(row, n, bitmap);
+  else {
     for (let i = 0; i < n; i++) {
       const j = row[i];
       if (j >= 0 && bitAt(srcs[slot ? slot[i] : 0], j)) bitmap[i >> 3] |= 1 << (i & 7);

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { matchBits } from './asof-gather.ts';
 import {
   AsofHistory,
   AsofMerge,
   droppable,
   forEachRetained,
   type LeftScan,
-  matchBits,
   matchRows,
   mergeAppend,
   mergeMatch,

@@ -8,6 +8,7 @@
  * to be matched.
  */
 import type { AsofStrategy } from './asof.ts';
+import { matchBits } from './asof-gather.ts';
 
 /** Retained right rows of one key, sorted by `on`; live entries are `[start, end)`. */
 export class AsofHistory {
@@ -802,39 +803,6 @@ export function mergeMatch(
   }
   m.mEntry = e;
   m.mRow = r;
-}
-
-const POPCOUNT = new Uint8Array(256);
-for (let b = 1; b < 256; b++) POPCOUNT[b] = (b & 1) + POPCOUNT[b >> 1];
-
-/**
- * Validity bits of "a right row matched" (`row[i] >= 0`) into `bitmap` (LSB first, at least
- * `ceil(n / 8)` bytes); returns the number of unmatched rows.
- */
-export function matchBits(row: Int32Array, n: number, bitmap: Uint8Array): number {
-  let nulls = 0;
-  const full = n >> 3;
-  for (let b = 0; b < full; b++) {
-    const i = b << 3;
-    const byte =
-      (row[i] >= 0 ? 1 : 0) |
-      (row[i + 1] >= 0 ? 2 : 0) |
-      (row[i + 2] >= 0 ? 4 : 0) |
-      (row[i + 3] >= 0 ? 8 : 0) |
-      (row[i + 4] >= 0 ? 16 : 0) |
-      (row[i + 5] >= 0 ? 32 : 0) |
-      (row[i + 6] >= 0 ? 64 : 0) |
-      (row[i + 7] >= 0 ? 128 : 0);
-    bitmap[b] = byte;
-    nulls += 8 - POPCOUNT[byte];
-  }
-  if (full << 3 < n) {
-    let byte = 0;
-    for (let i = full << 3; i < n; i++) if (row[i] >= 0) byte |= 1 << (i & 7);
-    bitmap[full] = byte;
-    nulls += n - (full << 3) - POPCOUNT[byte];
-  }
-  return nulls;
 }
 
 /** Where the last span of {@link mergeMatchCarried} stopped, and its unmatched rows. */
