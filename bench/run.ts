@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <id>...] [--runs N]`: runs the benchmarks (every `bench/*.bench.ts` file's
  * default export), writes bench/results/<id>.json, then regenerates BENCHMARKS.md from all
- * results files.
+ * results files. `npm run bench -- --render` only regenerates BENCHMARKS.md.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,12 +60,18 @@ function render(benches: Benchmark[]): string {
 
 async function main(argv: string[]): Promise<void> {
   let runs = 5;
+  let renderOnly = false;
   const ids: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') runs = Number(argv[++i]);
+    else if (argv[i] === '--render') renderOnly = true;
     else ids.push(argv[i]);
   }
   const benches = await loadAll();
+  if (renderOnly) {
+    writeFileSync(join(ROOT, 'BENCHMARKS.md'), render(benches));
+    return;
+  }
   const unknown = ids.filter((id) => !benches.some((b) => b.id === id));
   if (unknown.length)
     throw new Error(
