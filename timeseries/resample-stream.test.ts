@@ -37,18 +37,20 @@ function columns(rows: Trade[]) {
 
 const rb = (rows: Trade[]): RecordBatch => recordBatchFromVectors(columns(rows));
 
-/** An AckSet whose handle records its outcome. */
-function tracked(): { acks: AckSet; state: () => string } {
+/** An AckSet whose handle records its outcome (and a nack's reason). */
+function tracked(): { acks: AckSet; state: () => string; reason: () => unknown } {
   let state = 'open';
+  let why: unknown;
   const h: AckHandle = {
     ack: () => {
       state = 'acked';
     },
-    nack: () => {
+    nack: (reason: Error) => {
       state = 'nacked';
+      why = reason;
     },
   };
-  return { acks: new AckSet([h]), state: () => state };
+  return { acks: new AckSet([h]), state: () => state, reason: () => why };
 }
 
 const batch = (rows: Trade[], acks = AckSet.empty()): Batch => ({ stream: 'trades', data: rb(rows), acks });
@@ -156,6 +158,7 @@ describe('resampleOhlcvStream: event time and acks', () => {
     expect(out).toHaveLength(2);
     expect(plain(out[1].data).map((r) => [r.symbol, r.open])).toEqual([['B', 2]]);
     expect(b.state()).toBe('nacked');
+    expect(String((b.reason() as Error).message)).toMatch(/the input ended with 1 open bar\(s\)/);
     out[1].acks.ack();
     expect(b.state()).toBe('nacked');
   });

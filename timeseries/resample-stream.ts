@@ -402,11 +402,13 @@ export function resampleOhlcvStream(
             const open = pending.splice(0);
             engine.flush();
             const bars = engine.out;
-            bars.final.fill(0, 0, bars.length);
+            // Counted before emit() hands the bars out and empties the buffer.
+            const openBars = bars.length;
+            bars.final.fill(0, 0, openBars);
             emit(true);
             if (open.length > 0) {
               const reason = new OpenBarsAtEndError(
-                `resample_ohlcv: the input ended with ${bars.length} open bar(s); their rows are nacked so a replayable source redelivers them`,
+                `resample_ohlcv: the input ended with ${openBars} open bar(s); their rows are nacked so a replayable source redelivers them`,
               );
               for (const p of open) p.acks.nack(reason);
             }
