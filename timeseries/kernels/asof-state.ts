@@ -814,9 +814,9 @@ const spanOut = stateArray(Int32Array, 2);
  * set in `bits` (LSB first; `bits` must be zero over the rows' bytes); unmatched rows get any
  * value and no bit. Returns the number of unmatched rows.
  *
- * The rows are taken in spans, one per log entry under the match cursor ({@link spanLe},
- * {@link spanLt}): the span's loop has no test for the end of the log nor per-row stores of a
- * match index, which made it about 1.2x faster than {@link mergeMatch} on the bench data.
+ * The rows are taken in spans, one per log entry under the match cursor ({@link span}): the
+ * span's loop has no test for the end of the log nor per-row stores of a match index, which made
+ * it about 1.2x faster than {@link mergeMatch} on the bench data.
  */
 export function mergeMatchCarried(
   m: AsofMerge,
@@ -847,8 +847,8 @@ export function mergeMatchCarried(
   while (i < stop && e < log.length) {
     const ent = log[e];
     const vals = ent.vals!;
-    const span = allowEq ? spanLe : spanLt;
     r = span(
+      !allowEq,
       m,
       on,
       keys,
@@ -893,12 +893,13 @@ export function mergeMatchCarried(
 }
 
 /**
- * One span of {@link mergeMatchCarried} with exact matches (right `on <= l`): left rows from
+ * One span of {@link mergeMatchCarried} (right `on <= l`, or `on < l` when `strict`): left rows from
  * `i0` while the entry has right rows, advancing its cursor `r0`; stops before the first left row
  * that needs the next entry (the entry ran out while passing right rows). Returns the cursor; the
  * row it stopped at and the unmatched count go to `spanOut`.
  */
-function spanLe(
+function span(
+  strict: boolean,
   m: AsofMerge,
   on: Float64Array,
   keys: Int32Array,
@@ -927,59 +928,7 @@ function spanLe(
   let nulls = 0;
   for (; i < stop; i++) {
     const l = on[i];
-    while (r < len && ets[r] <= l) {
-      const k = ek[r] + 1;
-      mTs[k] = ets[r];
-      mSlot[k] = slot;
-      mRowOf[k] = r;
-      mV0[k] = v0[r];
-      mV1[k] = v1[r];
-      r++;
-    }
-    if (r === len) break;
-    const kl = keys[i] + 1;
-    const o = i - from;
-    o0[o] = mV0[kl];
-    o1[o] = mV1[kl];
-    if (kl > 0 && l - mTs[kl] <= tol) bits[o >> 3] |= 1 << (o & 7);
-    else nulls++;
-  }
-  spanOut[0] = i;
-  spanOut[1] = nulls;
-  return r;
-}
-
-/** {@link spanLe} without exact matches (right `on < l`); the two differ only in that test. */
-function spanLt(
-  m: AsofMerge,
-  on: Float64Array,
-  keys: Int32Array,
-  i0: number,
-  stop: number,
-  ets: Float64Array,
-  ek: Int32Array,
-  v0: Float64Array,
-  v1: Float64Array,
-  r0: number,
-  len: number,
-  slot: number,
-  tol: number,
-  o0: Float64Array,
-  o1: Float64Array,
-  bits: Uint8Array,
-  from: number,
-): number {
-  const mTs = m.mTs;
-  const mSlot = m.mSlot;
-  const mRowOf = m.mRowOf;
-  const mV0 = m.mV0;
-  const mV1 = m.mV1;
-  let r = r0;
-  let i = i0;
-  let nulls = 0;
-  for (; i < stop; i++) {
-    const l = on[i];
-    while (r < len && ets[r] < l) {
+    while (r < len && (strict ? ets[r] < l : ets[r] <= l)) {
       const k = ek[r] + 1;
       mTs[k] = ets[r];
       mSlot[k] = slot;
