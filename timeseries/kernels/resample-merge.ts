@@ -12,23 +12,27 @@
 
 import { BarBuffer } from './resample.ts';
 
-/** One range's bars (a BarBuffer's columns up to `length`; `pv` is Σ price·size). */
-export interface PartBars {
-  length: number;
-  key: Int32Array;
-  k: Float64Array;
-  start: Float64Array;
-  end: Float64Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
-  pv: Float64Array;
-  trades: Float64Array;
-  firstTs: Float64Array;
-  lastTs: Float64Array;
-}
+/**
+ * One range's bars: the columns of its BarBuffer that merging reads, up to `length` (a structured
+ * clone of the worker's buffer has them).
+ */
+export type PartBars = Pick<
+  BarBuffer,
+  | 'length'
+  | 'key'
+  | 'k'
+  | 'start'
+  | 'end'
+  | 'open'
+  | 'high'
+  | 'low'
+  | 'close'
+  | 'volume'
+  | 'pv'
+  | 'trades'
+  | 'firstTs'
+  | 'lastTs'
+>;
 
 /** One range's first and last valid time per key code (NaN when the key has no row there). */
 export interface KeyTimes {
