@@ -12,6 +12,7 @@ import {
 } from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../pipeline/retry.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { type AsofJoinOptions, AsofUnsortedError, asofJoin, setAsofParallelMinRows } from './asof.ts';
 import { rowsOf } from './asof-testing.ts';
@@ -28,14 +29,6 @@ afterAll(async () => {
   await closePool();
 });
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 interface Gen {
   n: number;
   seed: number;
@@ -46,7 +39,7 @@ interface Gen {
 }
 
 function times(g: Gen): { ts: number[]; sym: number[]; rnd: () => number } {
-  const rnd = lcg(g.seed);
+  const rnd = seededRandom(g.seed);
   const ts: number[] = [];
   const sym: number[] = [];
   let t = T0;

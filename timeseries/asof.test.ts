@@ -1,6 +1,7 @@
 import { Bool, Float64, Int64, type Table, TimestampMillisecond, Utf8, vectorFromArray } from 'apache-arrow';
 import pl from 'nodejs-polars';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../pipeline/retry.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { AsofConfigError, type AsofJoinOptions, AsofUnsortedError, asofJoin } from './asof.ts';
 import { rowsOf } from './asof-testing.ts';
@@ -218,17 +219,9 @@ describe('asofJoin: errors', () => {
   });
 });
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 describe('asofJoin: cross-check against nodejs-polars joinAsof', () => {
   it('agrees on seeded random data (by, tolerance, strategies, exact matches)', () => {
-    const rnd = lcg(42);
+    const rnd = seededRandom(42);
     const syms = ['a', 'b', 'c'];
     for (let iter = 0; iter < 60; iter++) {
       const gen = (n: number, nk: number) => {

@@ -1,6 +1,7 @@
 import { Table, Utf8, vectorFromArray } from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { seededRandom } from '../pipeline/retry.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { closePool, setParallelism } from './parallel/pool.ts';
 import { isSharedVector, shareTable } from './parallel/shared.ts';
@@ -15,14 +16,6 @@ const T0 = Date.UTC(2024, 0, 2) * 1000;
 const S = 1e6;
 const SYMBOLS = ['A', 'B', 'C'];
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 interface Gen {
   n: number;
   seed?: number;
@@ -35,7 +28,7 @@ interface Gen {
 
 /** Time-ordered trades: ts, symbol (dictionary), price, size (fractional). */
 function trades({ n, seed = 1, gapS = 7, nulls = 0, start = T0 }: Gen): Table {
-  const rnd = lcg(seed);
+  const rnd = seededRandom(seed);
   const ts = new Float64Array(n);
   const sym = new Int32Array(n);
   const price = new Float64Array(n);

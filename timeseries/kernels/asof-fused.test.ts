@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../pipeline/retry.ts';
 import { type AsofKernelOptions, asofJoinIndices } from './asof.ts';
 import { asofBackwardFused, type FusedPart, fusedColumns, planBackwardParts } from './asof-fused.ts';
 
@@ -188,11 +189,7 @@ describe('planBackwardParts: a split merge equals the whole', () => {
     expect(whole(c)).not.toBe('unsorted');
   });
   it('equals the index kernel over many blocks of left rows, whole and split', () => {
-    let s = 7;
-    const rnd = () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return s / 4294967296;
-    };
+    const rnd = seededRandom(7);
     const series = (n: number, step: number) => {
       const xs: number[] = [];
       let t = 1_767_225_600_000_000;
@@ -238,11 +235,7 @@ describe('planBackwardParts: a split merge equals the whole', () => {
         shuffle: fc.boolean(),
       })
       .map((o) => {
-        let s = o.seed >>> 0;
-        const rnd = () => {
-          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-          return s / 4294967296;
-        };
+        const rnd = seededRandom(o.seed);
         const series = (n: number) => {
           const xs: number[] = [];
           let t = 1_767_225_600_000_000 + Math.floor(rnd() * 3);
