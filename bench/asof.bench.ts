@@ -21,6 +21,7 @@ import { type Table, tableToIPC } from 'apache-arrow';
 import pl from 'nodejs-polars';
 import { Subject } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
+import { seededRandom } from '../pipeline/retry.ts';
 import type { Batch } from '../pipeline/types.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from '../timeseries/arrow.ts';
 import { asofJoin } from '../timeseries/asof.ts';
@@ -32,17 +33,9 @@ import { measureRss, rssChild } from './rss.ts';
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META', 'TSLA', 'AVGO'];
 const T0 = 1_767_225_600_000_000;
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 /** `n` rows over about `spanUs` µs, time-ordered, random symbols and prices. */
 function makeTable(n: number, spanUs: number, seed: number, cols: readonly string[]): Table {
-  const rnd = lcg(seed);
+  const rnd = seededRandom(seed);
   const ts = new Float64Array(n);
   const sym = new Int32Array(n);
   const step = spanUs / n;

@@ -23,6 +23,7 @@ import { type Table, tableToIPC } from 'apache-arrow';
 import pl from 'nodejs-polars';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
+import { seededRandom } from '../pipeline/retry.ts';
 import type { Batch } from '../pipeline/types.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from '../timeseries/arrow.ts';
 import { shareTable } from '../timeseries/parallel/shared.ts';
@@ -37,17 +38,9 @@ const N = 10_000_000;
 const SPAN_US = 6.5 * 3600e6;
 const OPTS = { every: '1m', by: 'symbol' } as const;
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 /** `n` trades over about `spanUs`, time-ordered, random symbols, prices and sizes. */
 function makeTrades(n: number, spanUs: number, seed: number): Table {
-  const rnd = lcg(seed);
+  const rnd = seededRandom(seed);
   const ts = new Float64Array(n);
   const sym = new Int32Array(n);
   const price = new Float64Array(n);
