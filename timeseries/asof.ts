@@ -52,7 +52,7 @@ import { asofBackwardFused, type FusedPart, fusedColumns, planBackwardParts } fr
 import { int64ToFloat64 } from './kernels/int64.ts';
 import { ASOF_BACKWARD_FUSED } from './parallel/asof-task.ts';
 import { parallelism, runTasks } from './parallel/pool.ts';
-import { isSharedArray, isSharedData, isSharedVector, sharedArray } from './parallel/shared.ts';
+import { isSharedData, isSharedVector, sharedArray, toShared } from './parallel/shared.ts';
 
 export { AsofConfigError } from './asof-columns.ts';
 export { type AsofStrategy, AsofUnsortedError } from './kernels/asof.ts';
@@ -376,7 +376,7 @@ function fusedJoin(
   if (parallel) {
     const ranges = planBackwardParts(base.left, base.right, threads, r.allowExactMatches);
     if (ranges === undefined) return undefined;
-    const shared = (a: Int32Array | undefined) => (a === undefined || isSharedArray(a) ? a : copyShared(a));
+    const shared = (a: Int32Array | undefined) => a && toShared(a);
     const common = { ...base, leftKeys: shared(leftKeys), rightKeys: shared(rightKeys) };
     const counts = runTasks<number>(
       ASOF_BACKWARD_FUSED,
@@ -417,12 +417,6 @@ function view<T>(
   per: number,
 ): T {
   return new V(a.buffer, a.byteOffset, rows * per);
-}
-
-function copyShared(a: Int32Array): Int32Array {
-  const s = sharedArray(Int32Array, a.length);
-  s.set(a);
-  return s;
 }
 
 /** Global right row indices as (record batch, row in batch); no copy with one batch. */

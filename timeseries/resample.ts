@@ -89,7 +89,7 @@ import {
 import { mergePartBars, sortedAcrossParts } from './kernels/resample-merge.ts';
 import { parallelism, runTasks } from './parallel/pool.ts';
 import type { ResamplePart, ResamplePartResult, ResampleSegment } from './parallel/resample-task.ts';
-import { isSharedArray, isSharedVector, sharedArray, shareTable } from './parallel/shared.ts';
+import { isSharedVector, shareTable, toShared } from './parallel/shared.ts';
 
 export { WindowConfigError } from './kernels/calendar.ts';
 export type { Align, Closed, Fill, Label };
@@ -692,18 +692,6 @@ let parallelMinRows = RESAMPLE_PARALLEL_MIN_ROWS;
  */
 export function setResampleParallelMinRows(n: number | undefined): void {
   parallelMinRows = n ?? RESAMPLE_PARALLEL_MIN_ROWS;
-}
-
-/** A typed array in shared memory: itself when it is there already, else a copy. */
-function toShared<T extends Int32Array | Float64Array>(a: T): T {
-  if (isSharedArray(a)) return a;
-  const Ctor = a.constructor as {
-    new (b: SharedArrayBuffer, o: number, n: number): T;
-    BYTES_PER_ELEMENT: number;
-  };
-  const out = sharedArray(Ctor, a.length);
-  out.set(a as never);
-  return out;
 }
 
 /**

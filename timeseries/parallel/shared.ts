@@ -43,7 +43,8 @@ export function sharedArray<T extends { readonly BYTES_PER_ELEMENT: number }>(
   return new Ctor(new SharedArrayBuffer(Math.max(0, n) * Ctor.BYTES_PER_ELEMENT), 0, n);
 }
 
-function copyShared<T extends NonNullable<Buffer>>(a: T): T {
+/** A typed array in shared memory: itself when it is there already (or empty), else a copy. */
+export function toShared<T extends NonNullable<Buffer>>(a: T): T {
   if (isSharedArray(a)) return a;
   const sab = new SharedArrayBuffer(a.byteLength);
   new Uint8Array(sab).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -59,10 +60,10 @@ function shareData(d: Data): Data {
     offset: d.offset,
     length: d.length,
     nullCount: d.nullCount,
-    nullBitmap: d.nullBitmap ? copyShared(d.nullBitmap) : undefined,
-    data: d.values ? copyShared(d.values as any) : undefined,
-    valueOffsets: d.valueOffsets ? copyShared(d.valueOffsets as any) : undefined,
-    typeIds: d.typeIds ? copyShared(d.typeIds) : undefined,
+    nullBitmap: d.nullBitmap ? toShared(d.nullBitmap) : undefined,
+    data: d.values ? toShared(d.values as any) : undefined,
+    valueOffsets: d.valueOffsets ? toShared(d.valueOffsets as any) : undefined,
+    typeIds: d.typeIds ? toShared(d.typeIds) : undefined,
     children: (d.children ?? []).map(shareData),
     child: d.children?.[0] ? shareData(d.children[0]) : undefined,
     dictionary,
