@@ -84,9 +84,9 @@ import {
   releasable,
   releasableSorted,
   scanLeft,
-  stateArray,
 } from './kernels/asof-state.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
+import { sharedArray } from './kernels/shared-array.ts';
 
 /** Counters of the streaming join, for metrics and tests. */
 export interface AsofStreamStats {
@@ -354,7 +354,8 @@ class AsofStreamState {
       if (raw instanceof BigInt64Array) {
         int64 = true;
         buffer = this.onBuffers.pop();
-        if (buffer === undefined || buffer.length < raw.length) buffer = stateArray(Float64Array, raw.length);
+        if (buffer === undefined || buffer.length < raw.length)
+          buffer = sharedArray(Float64Array, raw.length);
         on = buffer.subarray(0, raw.length);
       } else on = raw;
       scanLeft(raw, buffer, this.maxLeft, this.lateness, scan);
@@ -431,8 +432,8 @@ class AsofStreamState {
       const from = p.next;
       const n = p.on.length;
       if (this.scratchSlot.length < n - from) {
-        this.scratchSlot = stateArray(Int32Array, n - from);
-        this.scratchRow = stateArray(Int32Array, n - from);
+        this.scratchSlot = sharedArray(Int32Array, n - from);
+        this.scratchRow = sharedArray(Int32Array, n - from);
       }
       const rightSlot = this.scratchSlot;
       const rightRow = this.scratchRow;
@@ -446,7 +447,7 @@ class AsofStreamState {
           : releasable(p.on, from, n, w, r.allowExactMatches);
         values = this.carriedValues(plan, merge, i - from);
         const bytes = (i - from + 7) >> 3;
-        if (this.scratchBits.length < bytes) this.scratchBits = stateArray(Uint8Array, bytes);
+        if (this.scratchBits.length < bytes) this.scratchBits = sharedArray(Uint8Array, bytes);
         if (values !== undefined && merge.values <= 2) {
           this.scratchBits.fill(0, 0, bytes);
           if (i > from)
@@ -610,10 +611,10 @@ class AsofStreamState {
     }
     // One buffer a column: a buffer for all (160 KB for 10k rows and two columns) was slower on
     // the bench, as allocations from 128 KB on are mapped and unmapped by the C allocator each time.
-    // Shared buffers (stateArray): the merge writes them without V8's detached-buffer check, about
+    // Shared buffers (sharedArray): the merge writes them without V8's detached-buffer check, about
     // 3% of the streaming bench, and the output columns can go to the worker pool as they are.
     const out: Float64Array[] = new Array(names.length);
-    for (let c = 0; c < names.length; c++) out[c] = stateArray(Float64Array, rows);
+    for (let c = 0; c < names.length; c++) out[c] = sharedArray(Float64Array, rows);
     return out;
   }
 

@@ -9,6 +9,7 @@
  */
 import type { AsofStrategy } from './asof.ts';
 import { matchBits } from './asof-gather.ts';
+import { type SharedArrayCtor, sharedArray } from './shared-array.ts';
 
 /** Retained right rows of one key, sorted by `on`; live entries are `[start, end)`. */
 export class AsofHistory {
@@ -406,21 +407,6 @@ function scanSortedInt64(
   return true;
 }
 
-type ArrayCtor<T> = {
-  new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T;
-  BYTES_PER_ELEMENT: number;
-};
-
-/**
- * A zeroed typed array over a SharedArrayBuffer, for the arrays the streaming join's loops read
- * and write per row. Once apache-arrow is loaded (it detaches an ArrayBuffer at import), V8 checks
- * on every typed-array access whether the buffer was detached, which makes such loops about 1.5x
- * slower; a SharedArrayBuffer cannot be detached, so the check is left out.
- */
-export function stateArray<T>(Ctor: ArrayCtor<T>, n: number): T {
-  return new Ctor(new SharedArrayBuffer(Math.max(0, n) * Ctor.BYTES_PER_ELEMENT), 0, n);
-}
-
 /** One right batch in the {@link AsofMerge} log: its `on` values and key ids (-1: not retained). */
 export interface MergeEntry {
   on: Float64Array;
@@ -461,23 +447,23 @@ export class AsofMerge {
    * Per key `k` at index `k + 1`, the last row passed by the match cursor (ts NaN: none). Index 0
    * is a sink for right rows without a key (see {@link mergeMatch}).
    */
-  mTs = stateArray(Float64Array, 0);
-  mSlot = stateArray(Int32Array, 0);
-  mRowOf = stateArray(Int32Array, 0);
+  mTs = sharedArray(Float64Array, 0);
+  mSlot = sharedArray(Int32Array, 0);
+  mRowOf = sharedArray(Int32Array, 0);
   /** Per key, the last row passed by the prune cursor and whether it is still retained. */
-  pTs = stateArray(Float64Array, 0);
-  pSlot = stateArray(Int32Array, 0);
-  pRowOf = stateArray(Int32Array, 0);
-  pLive = stateArray(Uint8Array, 0);
+  pTs = sharedArray(Float64Array, 0);
+  pSlot = sharedArray(Int32Array, 0);
+  pRowOf = sharedArray(Int32Array, 0);
+  pLive = sharedArray(Uint8Array, 0);
   /** Per key, retained rows (live rows of the key in the log). */
-  count = stateArray(Int32Array, 0);
+  count = sharedArray(Int32Array, 0);
   /**
    * Per key, rows retained since the start (a row's rank, see {@link MergeEntry.rank}), and the
    * rank of the last row the prune cursor passed: the rows of a key between two positions are the
    * difference of their ranks.
    */
-  appended = stateArray(Int32Array, 0);
-  pRank = stateArray(Int32Array, 0);
+  appended = sharedArray(Int32Array, 0);
+  pRank = sharedArray(Int32Array, 0);
   /** Keys in use (the largest `ensureKeys` asked for): key ids are below it. */
   keyCount = 0;
   /**
@@ -485,23 +471,23 @@ export class AsofMerge {
    * and writes straight into the output, or 0 (the caller gathers by slot and row).
    */
   values = 0;
-  mVals = stateArray(Float64Array, 0);
+  mVals = sharedArray(Float64Array, 0);
   /**
    * With one or two carried columns, the first and last column's values per key (at `k + 1`)
    * instead of `mVals`: what {@link mergeMatchCarried} reads and writes (no multiply per row).
    */
-  mV0 = stateArray(Float64Array, 0);
-  mV1 = stateArray(Float64Array, 0);
+  mV0 = sharedArray(Float64Array, 0);
+  mV1 = sharedArray(Float64Array, 0);
   /** Entries whose rows both cursors have passed, for their buffers to be reused. */
   readonly free: MergeEntry[] = [];
   /** Per slot, rows dropped by the current prune (reported once per slot). */
-  drops = stateArray(Int32Array, 16);
+  drops = sharedArray(Int32Array, 16);
   /** Per key, scratch of the prune cursor's walk over one batch: seen (1), last row; keys seen. */
-  walkSeen = stateArray(Int32Array, 0);
-  walkLast = stateArray(Int32Array, 0);
-  walkKeys = stateArray(Int32Array, 0);
+  walkSeen = sharedArray(Int32Array, 0);
+  walkLast = sharedArray(Int32Array, 0);
+  walkKeys = sharedArray(Int32Array, 0);
   /** Zeros, as the key ids of left rows without `by`. */
-  zeros = stateArray(Int32Array, 0);
+  zeros = sharedArray(Int32Array, 0);
 
   /** Make the per-key arrays hold at least `n` keys. */
   ensureKeys(n: number): void {
@@ -509,7 +495,7 @@ export class AsofMerge {
     if (n <= this.pTs.length) return;
     const cap = Math.max(8, n, this.pTs.length * 2);
     const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, fill: number, extra = 0): T => {
-      const b = stateArray(a.constructor as ArrayCtor<T>, cap + extra);
+      const b = sharedArray(a.constructor as SharedArrayCtor<T>, cap + extra);
       b.set(a);
       b.fill(fill, a.length);
       return b;
@@ -517,7 +503,7 @@ export class AsofMerge {
     this.mTs = grow(this.mTs, Number.NaN, 1);
     this.mSlot = grow(this.mSlot, 0, 1);
     this.mRowOf = grow(this.mRowOf, 0, 1);
-    const vals = stateArray(Float64Array, (cap + 1) * this.values);
+    const vals = sharedArray(Float64Array, (cap + 1) * this.values);
     vals.set(this.mVals);
     this.mVals = vals;
     this.mV0 = grow(this.mV0, 0, 1);
@@ -539,9 +525,9 @@ export class AsofMerge {
     let e = this.free.pop();
     if (e === undefined || e.on.length < n)
       e = {
-        on: stateArray(Float64Array, n),
-        keys: stateArray(Int32Array, n),
-        rank: stateArray(Int32Array, n),
+        on: sharedArray(Float64Array, n),
+        keys: sharedArray(Int32Array, n),
+        rank: sharedArray(Int32Array, n),
         slot,
         length: n,
         vals: undefined,
@@ -558,9 +544,9 @@ export class AsofMerge {
    */
   setValues(n: number): void {
     this.values = n;
-    this.mVals = stateArray(Float64Array, this.mTs.length * n);
-    this.mV0 = stateArray(Float64Array, this.mTs.length);
-    this.mV1 = stateArray(Float64Array, this.mTs.length);
+    this.mVals = sharedArray(Float64Array, this.mTs.length * n);
+    this.mV0 = sharedArray(Float64Array, this.mTs.length);
+    this.mV1 = sharedArray(Float64Array, this.mTs.length);
   }
 
   /** Drop the log entries both cursors have passed. */
@@ -735,7 +721,7 @@ export function mergeMatch(
   outVals: Float64Array[] | undefined,
 ): void {
   if (keys === undefined) {
-    if (m.zeros.length < stop) m.zeros = stateArray(Int32Array, stop);
+    if (m.zeros.length < stop) m.zeros = sharedArray(Int32Array, stop);
     keys = m.zeros;
   }
   const log = m.log;
@@ -806,7 +792,7 @@ export function mergeMatch(
 }
 
 /** Where the last span of {@link mergeMatchCarried} stopped, and its unmatched rows. */
-const spanOut = stateArray(Int32Array, 2);
+const spanOut = sharedArray(Int32Array, 2);
 
 /**
  * {@link mergeMatch} with carried values (`m.values` 1 or 2, see {@link AsofMerge.values}): left
@@ -830,7 +816,7 @@ export function mergeMatchCarried(
   bits: Uint8Array,
 ): number {
   if (keys === undefined) {
-    if (m.zeros.length < stop) m.zeros = stateArray(Int32Array, stop);
+    if (m.zeros.length < stop) m.zeros = sharedArray(Int32Array, stop);
     keys = m.zeros;
   }
   const log = m.log;
@@ -1021,7 +1007,7 @@ function prunePass(m: AsofMerge, n: number, allowEq: boolean, tol: number): numb
   let maxSlot = 0;
   for (let e = m.pEntry; e < log.length; e++) if (log[e].slot > maxSlot) maxSlot = log[e].slot;
   for (let k = 0; k < pLive.length; k++) if (pLive[k] === 1 && pSlot[k] > maxSlot) maxSlot = pSlot[k];
-  if (m.drops.length <= maxSlot) m.drops = stateArray(Int32Array, Math.max(maxSlot + 1, m.drops.length * 2));
+  if (m.drops.length <= maxSlot) m.drops = sharedArray(Int32Array, Math.max(maxSlot + 1, m.drops.length * 2));
   const drops = m.drops;
   const walkSeen = m.walkSeen;
   const walkLast = m.walkLast;

@@ -5,6 +5,8 @@
  * chained operators stay parallel. {@link shareTable} moves a table there once (one copy), as
  * loading a file into an engine's memory would.
  */
+export { sharedArray } from '../kernels/shared-array.ts';
+
 import {
   type Data,
   makeData,
@@ -33,14 +35,6 @@ export function isSharedData(d: Data): boolean {
 /** Whether every chunk of a column is shared. */
 export function isSharedVector(v: Vector): boolean {
   return v.data.every(isSharedData);
-}
-
-/** A typed array of `n` elements over a new SharedArrayBuffer (zero-filled). */
-export function sharedArray<T extends { readonly BYTES_PER_ELEMENT: number }>(
-  Ctor: { new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
-  n: number,
-): T {
-  return new Ctor(new SharedArrayBuffer(Math.max(0, n) * Ctor.BYTES_PER_ELEMENT), 0, n);
 }
 
 /** A typed array in shared memory: itself when it is there already (or empty), else a copy. */
