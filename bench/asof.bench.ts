@@ -17,16 +17,15 @@
  * seeds and run that side once, so neither side's data inflates the other's: ours batch, ours
  * streaming, and the Polars call with the faster median (`rss_polars.variant`).
  */
-import { type Table, tableToIPC } from 'apache-arrow';
-import pl from 'nodejs-polars';
+import type { Table } from 'apache-arrow';
 import { Subject } from 'rxjs';
-import { AckSet } from '../pipeline/acks.ts';
 import { seededRandom } from '../pipeline/retry.ts';
 import type { Batch } from '../pipeline/types.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from '../timeseries/arrow.ts';
 import { asofJoin } from '../timeseries/asof.ts';
 import { type AsofStreamStats, asofJoinStream, newAsofStreamStats } from '../timeseries/asof-stream.ts';
 import { shareTable } from '../timeseries/parallel/shared.ts';
+import { batchesOf, toPolars } from './data.ts';
 import { type Benchmark, type MetricSpec, median, timeMs } from './harness.ts';
 import { measureRss, rssChild } from './rss.ts';
 
@@ -52,18 +51,6 @@ function makeTable(n: number, spanUs: number, seed: number, cols: readonly strin
     vectors[c] = float64Vector(v);
   }
   return tableFromVectors(vectors);
-}
-
-function toPolars(t: Table): pl.DataFrame {
-  return pl.readIPC(Buffer.from(tableToIPC(t, 'file'))).withColumns(pl.col('symbol').cast(pl.Utf8));
-}
-
-function batchesOf(t: Table, stream: string, size: number): Batch[] {
-  const out: Batch[] = [];
-  for (const rb of t.batches)
-    for (let o = 0; o < rb.numRows; o += size)
-      out.push({ stream, data: rb.slice(o, Math.min(rb.numRows, o + size)), acks: AckSet.empty() });
-  return out;
 }
 
 const N_TRADES = 10_000_000;

@@ -19,16 +19,15 @@
  * from the same seed and run that side once, so neither side's data inflates the other's: ours
  * batch, ours streaming, and the Polars call with the faster median (`rss_polars.variant`).
  */
-import { type Table, tableToIPC } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import pl from 'nodejs-polars';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { AckSet } from '../pipeline/acks.ts';
 import { seededRandom } from '../pipeline/retry.ts';
-import type { Batch } from '../pipeline/types.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from '../timeseries/arrow.ts';
 import { shareTable } from '../timeseries/parallel/shared.ts';
 import { resampleOhlcv } from '../timeseries/resample.ts';
 import { resampleOhlcvStream } from '../timeseries/resample-stream.ts';
+import { batchesOf, toPolars } from './data.ts';
 import { type Benchmark, type MetricSpec, median, timeMs } from './harness.ts';
 import { measureRss, rssChild } from './rss.ts';
 
@@ -62,10 +61,6 @@ function makeTrades(n: number, spanUs: number, seed: number): Table {
   });
 }
 
-function toPolars(t: Table): pl.DataFrame {
-  return pl.readIPC(Buffer.from(tableToIPC(t, 'file'))).withColumns(pl.col('symbol').cast(pl.Utf8));
-}
-
 function polarsBars(df: pl.DataFrame): pl.DataFrame {
   return df
     .groupByDynamic({ indexColumn: 'ts', every: '1m', by: 'symbol' } as any)
@@ -79,14 +74,6 @@ function polarsBars(df: pl.DataFrame): pl.DataFrame {
     );
 }
 
-function batchesOf(t: Table, size: number): Batch[] {
-  const out: Batch[] = [];
-  for (const rb of t.batches)
-    for (let o = 0; o < rb.numRows; o += size)
-      out.push({ stream: 'trades', data: rb.slice(o, Math.min(rb.numRows, o + size)), acks: AckSet.empty() });
-  return out;
-}
-
 type PolarsVariant = 'time-ordered' | 'pre-sorted';
 
 await rssChild(import.meta.url, {
@@ -96,7 +83,7 @@ await rssChild(import.meta.url, {
     return () => resampleOhlcv(trades, OPTS);
   },
   'ours-stream': () => {
-    const batches = batchesOf(makeTrades(N, SPAN_US, 7), 10_000);
+    const batches = batchesOf(makeTrades(N, SPAN_US, 7), 'trades', 10_000);
     return () => lastValueFrom(from(batches).pipe(resampleOhlcvStream(OPTS), toArray()));
   },
   'polars-time-ordered': () => {
@@ -183,7 +170,7 @@ const bench: Benchmark = {
         unit: 'x batch rows/s',
         better: 'higher',
         ours: async () => {
-          const batches = batchesOf(trades, 10_000);
+          const batches = batchesOf(trades, 'trades', 10_000);
           let bars = 0;
           const batchMs = await timeMs(() => resampleOhlcv(trades, OPTS));
           const ms = await timeMs(async () => {
