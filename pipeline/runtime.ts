@@ -77,19 +77,23 @@ export interface PipelineOptions {
 /** `failed`: a source could not start or an operator chain errored; `stop()` still drains the rest. */
 export type PipelineState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
-export interface SourceStatus {
-  name: string;
-  connected: boolean;
-  paused: boolean;
+/** What a source has done so far (kept per source, reported in its status). */
+export interface SourceCounts {
   rows: number;
-  /** Rows per second since the previous `status()` call (or since start). */
-  rowsPerSec: number;
   bytes: number;
   batches: number;
   gaps: number;
   drops: number;
   deadLettered: number;
   reconnects: number;
+}
+
+export interface SourceStatus extends SourceCounts {
+  name: string;
+  connected: boolean;
+  paused: boolean;
+  /** Rows per second since the previous `status()` call (or since start). */
+  rowsPerSec: number;
   /** Rows decoded and not yet handed downstream. */
   queueRows: number;
   /** Messages read whose ack or nack has not been given yet. */
@@ -455,7 +459,7 @@ class SinkWriter {
   }
 }
 
-interface SourceRuntime {
+interface SourceRuntime extends SourceCounts {
   name: string;
   source: Source;
   decoder: Decoder;
@@ -466,13 +470,6 @@ interface SourceRuntime {
   outstanding: AckTracker;
   downstream: SinkWriter[];
   started: boolean;
-  rows: number;
-  bytes: number;
-  batches: number;
-  gaps: number;
-  drops: number;
-  deadLettered: number;
-  reconnects: number;
   lastStatusAt: number;
   lastStatusRows: number;
   dropsLogged: number;
