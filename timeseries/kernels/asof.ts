@@ -186,9 +186,7 @@ export function asofJoinIndices(
   } else throw new Error(`unknown strategy "${strategy}"; expected backward, forward or nearest`);
   const layout = keyed ? layoutKeyed(rightOn, rk!, nKeys) : layoutUnkeyed(rightOn);
   const leftKeys = lk ?? new Int32Array(leftOn.length);
-  if (strategy === 'backward') backward(leftOn, leftKeys, nKeys, keyed, layout, tol, allowEq, out);
-  else if (strategy === 'forward') forward(leftOn, leftKeys, nKeys, keyed, layout, tol, allowEq, out);
-  else nearest(leftOn, leftKeys, nKeys, keyed, layout, tol, allowEq, out);
+  perKey(strategy, leftOn, leftKeys, nKeys, keyed, layout, tol, allowEq, out);
   if (layout.index !== undefined) {
     const index = layout.index;
     for (let i = 0; i < out.length; i++) {
@@ -419,12 +417,12 @@ function mergeBackwardWords(
   return true;
 }
 
-/** Per-key last left value, for the left sortedness check. */
-function lastLeftState(nKeys: number): { last: Float64Array; lastRow: Int32Array } {
-  return { last: new Float64Array(nKeys).fill(Number.NEGATIVE_INFINITY), lastRow: new Int32Array(nKeys) };
-}
-
-function backward(
+/**
+ * The match of each left row among its key's right rows laid out per key (input sorted per key
+ * only), with one cursor per key; throws on a left row out of order within its key.
+ */
+function perKey(
+  strategy: AsofStrategy,
   left: Float64Array,
   keys: Int32Array,
   nKeys: number,
@@ -436,7 +434,12 @@ function backward(
 ): void {
   const { values: rs, start } = layout;
   const cur = start.slice(0, nKeys);
-  const { last, lastRow } = lastLeftState(nKeys);
+  // Per-key last left value, for the left sortedness check.
+  const last = new Float64Array(nKeys).fill(Number.NEGATIVE_INFINITY);
+  const lastRow = new Int32Array(nKeys);
+  // The cursor stops at the first right value past `l`: `> l` for backward and nearest with exact
+  // matches and for forward without them, `>= l` otherwise.
+  const passEqual = strategy === 'forward' ? !allowEq : allowEq;
   for (let i = 0; i < left.length; i++) {
     const k = keys[i];
     const l = left[i];
@@ -449,83 +452,22 @@ function backward(
     lastRow[k] = i;
     const end = start[k + 1];
     let c = cur[k];
-    if (allowEq) while (c < end && rs[c] <= l) c++;
+    if (passEqual) while (c < end && rs[c] <= l) c++;
     else while (c < end && rs[c] < l) c++;
     cur[k] = c;
-    out[i] = c > start[k] && l - rs[c - 1] <= tol ? c - 1 : -1;
-  }
-}
-
-function forward(
-  left: Float64Array,
-  keys: Int32Array,
-  nKeys: number,
-  keyed: boolean,
-  layout: Layout,
-  tol: number,
-  allowEq: boolean,
-  out: Int32Array,
-): void {
-  const { values: rs, start } = layout;
-  const cur = start.slice(0, nKeys);
-  const { last, lastRow } = lastLeftState(nKeys);
-  for (let i = 0; i < left.length; i++) {
-    const k = keys[i];
-    const l = left[i];
-    if (k < 0 || k >= nKeys || Number.isNaN(l)) {
-      out[i] = -1;
-      continue;
+    if (strategy === 'backward') out[i] = c > start[k] && l - rs[c - 1] <= tol ? c - 1 : -1;
+    else if (strategy === 'forward') out[i] = c < end && rs[c] - l <= tol ? c : -1;
+    else {
+      let f = c;
+      if (!allowEq) while (f < end && rs[f] === l) f++;
+      const hasB = c > start[k];
+      let best = -1;
+      if (f < end && (!hasB || rs[f] - l <= l - rs[c - 1])) {
+        const v = rs[f];
+        while (f + 1 < end && rs[f + 1] === v) f++;
+        best = f;
+      } else if (hasB) best = c - 1;
+      out[i] = best >= 0 && Math.abs(l - rs[best]) <= tol ? best : -1;
     }
-    if (l < last[k]) throw unsorted('left', i, lastRow[k], keyed ? k : -1, l, last[k]);
-    last[k] = l;
-    lastRow[k] = i;
-    const end = start[k + 1];
-    let c = cur[k];
-    if (allowEq) while (c < end && rs[c] < l) c++;
-    else while (c < end && rs[c] <= l) c++;
-    cur[k] = c;
-    out[i] = c < end && rs[c] - l <= tol ? c : -1;
-  }
-}
-
-function nearest(
-  left: Float64Array,
-  keys: Int32Array,
-  nKeys: number,
-  keyed: boolean,
-  layout: Layout,
-  tol: number,
-  allowEq: boolean,
-  out: Int32Array,
-): void {
-  const { values: rs, start } = layout;
-  const cur = start.slice(0, nKeys);
-  const { last, lastRow } = lastLeftState(nKeys);
-  for (let i = 0; i < left.length; i++) {
-    const k = keys[i];
-    const l = left[i];
-    if (k < 0 || k >= nKeys || Number.isNaN(l)) {
-      out[i] = -1;
-      continue;
-    }
-    if (l < last[k]) throw unsorted('left', i, lastRow[k], keyed ? k : -1, l, last[k]);
-    last[k] = l;
-    lastRow[k] = i;
-    const end = start[k + 1];
-    // c: first right value > l (exact matches allowed) or >= l (not allowed).
-    let c = cur[k];
-    if (allowEq) while (c < end && rs[c] <= l) c++;
-    else while (c < end && rs[c] < l) c++;
-    cur[k] = c;
-    let f = c;
-    if (!allowEq) while (f < end && rs[f] === l) f++;
-    const hasB = c > start[k];
-    let best = -1;
-    if (f < end && (!hasB || rs[f] - l <= l - rs[c - 1])) {
-      const v = rs[f];
-      while (f + 1 < end && rs[f + 1] === v) f++;
-      best = f;
-    } else if (hasB) best = c - 1;
-    out[i] = best >= 0 && Math.abs(l - rs[best]) <= tol ? best : -1;
   }
 }
