@@ -1,13 +1,33 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../pipeline/retry.ts';
+import { int64Words, timeSteps } from '../asof-testing.ts';
 import { type AsofKernelOptions, asofJoinIndices } from './asof.ts';
-import { asofBackwardFused, type FusedPart, fusedColumns, planBackwardParts } from './asof-fused.ts';
+import {
+  asofBackwardFusedJs,
+  type FusedPart,
+  fusedColumns,
+  nativePart,
+  planBackwardParts,
+} from './asof-fused.ts';
+import { nativeKernels } from './native.ts';
+import { kernelModes } from './native-testing.ts';
 
-const words = (xs: readonly number[]) => {
-  const a = BigInt64Array.from(xs, (x) => BigInt(x));
-  return new Int32Array(a.buffer);
+type Kernel = (p: FusedPart) => number;
+
+/** The kernel of each mode; the native one also run through its `ranges` (threads), one range. */
+const KERNELS: Record<string, Kernel> = {
+  typescript: asofBackwardFusedJs,
+  native: (p) => nativeKernels()!.asofBackwardFused(nativePart(p)),
+  'native-ranges': (p) =>
+    nativeKernels()!.asofBackwardFused({
+      ...nativePart(p),
+      ranges: [{ from: p.from, to: p.to, jFrom: p.jFrom, jTo: p.jTo }],
+    }),
 };
+const modes = kernelModes().flatMap((m) => (m === 'native' ? ['native', 'native-ranges'] : [m]));
+
+const words = int64Words;
 
 interface Case {
   left: number[];
@@ -47,6 +67,8 @@ function part(c: Case): FusedPart & { bid: Float64Array } {
 
 const valid = (v: Uint8Array, n: number) => Array.from({ length: n }, (_, i) => (v[i >> 3] >> (i & 7)) & 1);
 
+let asofBackwardFused: Kernel = asofBackwardFusedJs;
+
 /** Matched right rows by the fused kernel (-1: none), checking that values and validity agree. */
 function fused(c: Case): number[] | 'unsorted' {
   const p = part(c);
@@ -70,7 +92,18 @@ function reference(c: Case): number[] {
   return Array.from(asofJoinIndices(Float64Array.from(c.left), Float64Array.from(c.right), opts));
 }
 
-describe('asofBackwardFused (hand-computed)', () => {
+describe.each(modes)('asofBackwardFused, %s kernel', (mode) => {
+  beforeAll(() => {
+    asofBackwardFused = KERNELS[mode];
+  });
+  afterAll(() => {
+    asofBackwardFused = asofBackwardFusedJs;
+  });
+  describe('hand-computed', handComputed);
+  describe('planBackwardParts: a split merge equals the whole', splits);
+});
+
+function handComputed(): void {
   const right = [1, 3, 3, 5, 8];
   const left = [0, 1, 2, 3, 4, 5, 9];
   it('takes the last right row <= left, the last of equal values; strict without exact matches', () => {
@@ -113,6 +146,25 @@ describe('asofBackwardFused (hand-computed)', () => {
     expect(fused({ left: [2 ** 53 + 2], right: [1], allowExactMatches: false })).toBe('unsorted');
     expect(fused({ left: [2 ** 53 + 2], right: [1] })).toEqual([0]);
   });
+  it('compares int64 values as float64 beyond 2^53, as word pairs read in TypeScript are', () => {
+    // 2^53 + 1 rounds to 2^53 as float64: the right row then counts as not after the left one.
+    const big = (xs: bigint[]) => new Int32Array(BigInt64Array.from(xs).buffer);
+    const p = part({ left: [0], right: [0] });
+    p.left = big([2n ** 53n]);
+    p.right = big([2n ** 53n + 1n]);
+    expect(asofBackwardFused(p)).toBe(0);
+    expect(Array.from(p.index!)).toEqual([0]);
+    // Far below -2^53 in a seed of a later part, with an unlimited tolerance.
+    const q = part({ left: Array(16).fill(0), right: [0, 0] });
+    q.right = big([-(2n ** 60n) - 1n, 5n]);
+    q.left = big([...Array(8).fill(-(2n ** 60n)), ...Array(8).fill(7n)]);
+    q.leftKeys = Int32Array.from({ length: 16 }, () => 0);
+    q.rightKeys = Int32Array.of(0, 1);
+    q.nKeys = 2;
+    expect(asofBackwardFused({ ...q, from: 0, to: 8, jFrom: 0, jTo: 1 })).toBe(0);
+    expect(asofBackwardFused({ ...q, from: 8, to: 16, jFrom: 1, jTo: 2 })).toBe(0);
+    expect(Array.from(q.index!)).toEqual(Array(16).fill(0));
+  });
   it('copies 64, 32, 16 and 8-bit columns bit for bit, leaving unmatched slots zero', () => {
     const p = part({ left: [0, 2, 4], right: [1, 3] });
     const i64 = BigInt64Array.of(-(2n ** 62n) - 3n, 2n ** 40n + 7n);
@@ -142,7 +194,7 @@ describe('asofBackwardFused (hand-computed)', () => {
       /multiple of 8/,
     );
   });
-});
+}
 
 /** Run the kernel over the parts of a split, as the workers would, and return the whole result. */
 function split(c: Case, nParts: number): { index: number[]; validity: number[]; bid: number[] } | 'unsorted' {
@@ -164,7 +216,7 @@ function whole(c: Case) {
   };
 }
 
-describe('planBackwardParts: a split merge equals the whole', () => {
+function splits(): void {
   it('starts each part after the right rows its first left row has passed', () => {
     const left = words(Array.from({ length: 24 }, (_, i) => i));
     const right = words([0, 5, 5, 9, 16, 16, 30]);
@@ -190,15 +242,7 @@ describe('planBackwardParts: a split merge equals the whole', () => {
   });
   it('equals the index kernel over many blocks of left rows, whole and split', () => {
     const rnd = seededRandom(7);
-    const series = (n: number, step: number) => {
-      const xs: number[] = [];
-      let t = 1_767_225_600_000_000;
-      for (let i = 0; i < n; i++) {
-        t += Math.floor(rnd() * 2 * step);
-        xs.push(t);
-      }
-      return xs;
-    };
+    const series = (n: number, step: number) => timeSteps(rnd, n, step);
     const c: Case = {
       left: series(30_000, 10),
       right: series(15_000, 20),
@@ -274,4 +318,4 @@ describe('planBackwardParts: a split merge equals the whole', () => {
       { numRuns: 400 },
     );
   });
-});
+}

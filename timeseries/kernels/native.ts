@@ -1,0 +1,97 @@
+/**
+ * The native kernels: the C versions of a few hot loops (timeseries/kernels/native/), loaded as
+ * one Node-API addon when it was built on this machine (`npm install` builds it when a C compiler
+ * and the Node.js headers are there; `npm run native` builds it by hand). Each kernel has a
+ * TypeScript twin with the same contract and results, which runs when the addon is absent, stale
+ * (built from other sources) or disabled with `POLAROID_NATIVE=0`. Tests check both against each
+ * other.
+ */
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { FusedPart, PartRange } from './asof-fused.ts';
+import { ADDON_PATH, readStamp, type Stamp, sourceHash } from './native/build.ts';
+
+/**
+ * The fused backward as-of merge's part as the C kernel takes it: the fields of `FusedPart`
+ * (asof-fused.ts) with the value columns as one list and their widths in bytes a row (1, 2, 4 or
+ * 8); both sides' keys or neither.
+ */
+export type NativeFusedPart = Omit<FusedPart, 'columns'> & {
+  sources: ArrayBufferView[];
+  outputs: ArrayBufferView[];
+  widths: number[];
+  /**
+   * When given, the merge runs over each range instead of `from`..`jTo`, one thread each (the
+   * calling thread takes the last): disjoint, in order, each starting at a multiple of 8.
+   */
+  ranges?: readonly PartRange[];
+};
+
+export interface NativeKernels {
+  /**
+   * Returns the unmatched left row count (of all ranges), or -1 when the input is not in global
+   * order. Throws a TypeError or RangeError for a malformed part (an array shorter than its rows).
+   */
+  asofBackwardFused(part: NativeFusedPart): number;
+}
+
+export interface NativeStatus {
+  loaded: boolean;
+  /** Why the TypeScript kernels run instead, when not loaded. */
+  reason?: string;
+  path: string;
+}
+
+let state: { kernels: NativeKernels | undefined; status: NativeStatus } | undefined;
+let enabled: boolean | undefined;
+
+/**
+ * Why an addon may not be loaded, or undefined when it may: disabled by `env`, not built, or
+ * built from other sources than `hash` (its stamp says which).
+ */
+export function addonProblem(
+  env: NodeJS.ProcessEnv,
+  exists: boolean,
+  stamp: Stamp | undefined,
+  hash: string,
+): string | undefined {
+  if (env.POLAROID_NATIVE === '0') return 'disabled by POLAROID_NATIVE=0';
+  if (!exists) return 'not built (npm run native)';
+  if (stamp?.sources !== hash) return 'built from other sources than these; rebuild with npm run native';
+  return undefined;
+}
+
+function load(): { kernels: NativeKernels | undefined; status: NativeStatus } {
+  const path = ADDON_PATH;
+  const off = (reason: string) => ({ kernels: undefined, status: { loaded: false, reason, path } });
+  const problem = addonProblem(process.env, existsSync(path), readStamp(), sourceHash());
+  if (problem !== undefined) return off(problem);
+  try {
+    const kernels = createRequire(import.meta.url)(path) as NativeKernels;
+    return { kernels, status: { loaded: true, path } };
+  } catch (e) {
+    return off(`could not be loaded: ${(e as Error).message}`);
+  }
+}
+
+/** The native kernels, or undefined when the TypeScript ones run (see {@link nativeStatus}). */
+export function nativeKernels(): NativeKernels | undefined {
+  if (enabled === false) return undefined;
+  state ??= load();
+  return state.kernels;
+}
+
+/**
+ * Turn the native kernels off (`false`) for this thread, or back to the default (`undefined`):
+ * tests and benchmarks compare both kernels in one process. Pool workers keep their own setting.
+ */
+export function setNativeEnabled(on: false | undefined): void {
+  enabled = on;
+}
+
+/** Whether the native kernels are in use, and why not. */
+export function nativeStatus(): NativeStatus {
+  state ??= load();
+  return state.status;
+}
