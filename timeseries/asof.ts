@@ -48,8 +48,16 @@ import {
   timestampScale,
 } from './asof-columns.ts';
 import { type AsofStrategy, AsofUnsortedError, asofJoinIndices } from './kernels/asof.ts';
-import { asofBackwardFused, type FusedPart, fusedColumns, planBackwardParts } from './kernels/asof-fused.ts';
+import {
+  asofBackwardFused,
+  type FusedPart,
+  fusedColumns,
+  nativePart,
+  type PartRange,
+  planBackwardParts,
+} from './kernels/asof-fused.ts';
 import { int64ToFloat64 } from './kernels/int64.ts';
+import { nativeKernels } from './kernels/native.ts';
 import { ASOF_BACKWARD_FUSED } from './parallel/asof-task.ts';
 import { parallelism, runTasks } from './parallel/pool.ts';
 import { isSharedData, isSharedVector, sharedArray, toShared } from './parallel/shared.ts';
@@ -298,11 +306,13 @@ type TypedCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: numbe
 
 /**
  * The backward join of int64 `on` columns in global time order, by the fused merge
- * (kernels/asof-fused.ts): right values are written straight into the output columns. Runs over
- * the worker pool when there are several threads, the left side is large and every column read is
- * in shared memory (outputs are then shared too); else on this thread. Returns undefined when
- * the input is not in global order (or, without exact matches, a left value is beyond 2^53), for
- * the general path to handle.
+ * (kernels/asof-fused.ts): right values are written straight into the output columns. Splits the
+ * left rows over the machine's threads when there are several and the left side is large: with
+ * the native kernels loaded, on threads of the native merge, whatever memory the columns live in;
+ * else over the worker pool, when every column read is in shared memory (the outputs are then shared
+ * too, so chained operators can split again). Returns undefined when the input is not in
+ * global order (or, without exact matches, a left value is beyond 2^53), for the general path to
+ * handle.
  */
 function fusedJoin(
   left: Table,
@@ -319,14 +329,19 @@ function fusedJoin(
   const sources = plan.rightColumns.map((name) => chunksOf(right, name));
   const kinds = sources.map(fusedKind);
   const threads = parallelism();
+  const native = nativeKernels();
   const parallel =
     threads > 1 &&
     n >= parallelMinRows &&
-    [r.leftOn, ...r.byLeft].every((name) => isSharedVector(columnOf(left, name, 'left'))) &&
-    [r.rightOn, ...r.byRight].every((name) => isSharedVector(columnOf(right, name, 'right'))) &&
-    sources.every((s, c) => kinds[c] === undefined || s.chunks.every(isSharedData));
+    (native !== undefined ||
+      ([r.leftOn, ...r.byLeft].every((name) => isSharedVector(columnOf(left, name, 'left'))) &&
+        [r.rightOn, ...r.byRight].every((name) => isSharedVector(columnOf(right, name, 'right'))) &&
+        sources.every((s, c) => kinds[c] === undefined || s.chunks.every(isSharedData))));
+  // Pool workers can only write shared memory. Native threads write any memory, and plain
+  // ArrayBuffers are collected as their size demands (V8 does not count SharedArrayBuffers towards
+  // a collection, so a loop of joins would pile up their outputs until an unrelated one).
   const alloc = <T extends ArrayBufferView>(Ctor: new (b: any, o: number, n: number) => T, len: number): T =>
-    parallel
+    parallel && native === undefined
       ? (sharedArray(Ctor as any, len) as unknown as T)
       : new Ctor(new ArrayBuffer(len * (Ctor as any).BYTES_PER_ELEMENT), 0, len);
   const cols = fusedColumns();
@@ -376,14 +391,11 @@ function fusedJoin(
   if (parallel) {
     const ranges = planBackwardParts(base.left, base.right, threads, r.allowExactMatches);
     if (ranges === undefined) return undefined;
-    const shared = (a: Int32Array | undefined) => a && toShared(a);
-    const common = { ...base, leftKeys: shared(leftKeys), rightKeys: shared(rightKeys) };
-    const counts = runTasks<number>(
-      ASOF_BACKWARD_FUSED,
-      ranges.map((range) => ({ ...common, ...range })),
-    );
-    if (counts.some((c) => c < 0)) return undefined;
-    nulls = counts.reduce((a, b) => a + b, 0);
+    nulls =
+      native === undefined
+        ? poolJoin(base, ranges, leftKeys, rightKeys)
+        : native.asofBackwardFused({ ...nativePart(base), ranges });
+    if (nulls < 0) return undefined;
   } else {
     nulls = asofBackwardFused(base);
     if (nulls < 0) return undefined;
@@ -407,6 +419,22 @@ function fusedJoin(
     );
   });
   return tableFrom(plan.schema, columns);
+}
+
+/** The split merge over the worker pool: the total unmatched count, or -1 when a part gave up. */
+function poolJoin(
+  base: FusedPart,
+  ranges: readonly PartRange[],
+  leftKeys: Int32Array | undefined,
+  rightKeys: Int32Array | undefined,
+): number {
+  const shared = (a: Int32Array | undefined) => a && toShared(a);
+  const common = { ...base, leftKeys: shared(leftKeys), rightKeys: shared(rightKeys) };
+  const counts = runTasks<number>(
+    ASOF_BACKWARD_FUSED,
+    ranges.map((range) => ({ ...common, ...range })),
+  );
+  return counts.some((c) => c < 0) ? -1 : counts.reduce((a, b) => a + b, 0);
 }
 
 /** `rows * per` elements of kind `V` over the bytes of `a` (a column's values seen by width). */
