@@ -3,10 +3,12 @@
  *
  * 10M trades and 5M quotes over 8 symbols, seeded, time-ordered, timestamps in µs. Ours is the
  * batch operator `asofJoin` on Arrow tables, output building included (the quote columns are
- * gathered into new Arrow vectors with validity). Both tables are first moved to shared memory
- * with `shareTable` (untimed, as Polars' load is), so the join splits the trades over the worker
- * pool, one worker per core, as Polars uses every core; the same call on the unshared tables (one
- * thread) is recorded beside it (`ours_one_thread_ms`). The peer is nodejs-polars `joinAsof` on the same
+ * written into new Arrow vectors with validity), splitting the trades over one thread per core as
+ * Polars uses every core: with the native kernels (`kernel` in the notes, built by npm install)
+ * on threads of the native merge; else over the worker pool, for which both tables are first moved
+ * to shared memory with `shareTable` (untimed, as Polars' load is; the native path reads them as
+ * well). Recorded beside it: the same call on one thread (`ours_one_thread_ms`) and with the
+ * TypeScript kernels over the pool (`ours_typescript_ms`). The peer is nodejs-polars `joinAsof` on the same
  * data (loaded once from Arrow IPC, untimed), called two ways: on the time-ordered frames as a user
  * would, and on frames pre-sorted by (symbol, ts) with the sort untimed; `peer_value` is the faster.
  * A second metric runs the streaming operator (single-threaded) over 10k-row batches of both sides,
@@ -24,6 +26,8 @@ import type { Batch } from '../pipeline/types.ts';
 import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from '../timeseries/arrow.ts';
 import { asofJoin } from '../timeseries/asof.ts';
 import { type AsofStreamStats, asofJoinStream, newAsofStreamStats } from '../timeseries/asof-stream.ts';
+import { nativeStatus, setNativeEnabled } from '../timeseries/kernels/native.ts';
+import { setParallelism } from '../timeseries/parallel/pool.ts';
 import { shareTable } from '../timeseries/parallel/shared.ts';
 import { batchesOf, toPolars } from './data.ts';
 import { type Benchmark, type MetricSpec, median, timeMs } from './harness.ts';
@@ -84,6 +88,12 @@ function streamJoin(left: Batch[], right: Batch[], quotes: Table, stats: AsofStr
 }
 
 type PolarsVariant = 'time-ordered' | 'pre-sorted';
+
+/** Which kernels ran: `native`, or `typescript (<why the native ones did not>)`. */
+function kernelNote(): string {
+  const s = nativeStatus();
+  return s.loaded ? 'native' : `typescript (${s.reason})`;
+}
 
 await rssChild(import.meta.url, {
   ours: () => {
@@ -154,12 +164,21 @@ const bench: Benchmark = {
       if (parallelMs.length) vsParallel.push(median(parallelMs) / ms);
       return N_TRADES / (ms / 1000);
     };
-    /** The batch join on one thread (unshared tables). */
+    const typescriptMs: number[] = [];
+    /** The batch join with the TypeScript kernels (over the worker pool). */
+    const typescript = async () => {
+      setNativeEnabled(false);
+      return timeMs(() => asofJoin(sharedTrades, sharedQuotes, OPTS)).finally(() =>
+        setNativeEnabled(undefined),
+      );
+    };
+    /** The batch join on one thread. */
     const oneThread = async () => {
       let out: Table | undefined;
+      setParallelism(1);
       const ms = await timeMs(() => {
         out = asofJoin(trades, quotes, OPTS);
-      });
+      }).finally(() => setParallelism(undefined));
       matched = out!.numRows - out!.getChild('bid')!.nullCount;
       return ms;
     };
@@ -170,13 +189,14 @@ const bench: Benchmark = {
       });
       const m = out!.numRows - out!.getChild('bid')!.nullCount;
       oneThreadMs.push(await oneThread());
+      typescriptMs.push(await typescript());
       if (m !== matched) throw new Error(`parallel join matched ${m} rows, one thread ${matched}`);
       parallelMs.push(ms);
       return ms;
     };
     const specs: MetricSpec[] = [
       {
-        name: 'asof_join by symbol, 10M trades x 5M quotes, tolerance 1s (output built; shared input, worker pool)',
+        name: 'asof_join by symbol, 10M trades x 5M quotes, tolerance 1s (output built, one thread per core)',
         unit: 'ms',
         better: 'lower',
         ours: batch,
@@ -185,7 +205,9 @@ const bench: Benchmark = {
           run: polars,
         },
         notes: () => ({
+          kernel: kernelNote(),
           ours_one_thread_ms: Math.round(median(oneThreadMs) * 10) / 10,
+          ours_typescript_ms: Math.round(median(typescriptMs) * 10) / 10,
           matched_rows: matched,
           polars_time_ordered_ms: polarsMs.timeOrdered,
           polars_presorted_ms: polarsMs.presorted,
@@ -202,7 +224,7 @@ const bench: Benchmark = {
         better: 'higher',
         ours: streaming,
         peer: {
-          name: 'asofJoin batch operator (ours), one thread',
+          name: `asofJoin batch operator (ours), one thread, ${kernelNote()} kernel`,
           run: async () => N_TRADES / ((await oneThread()) / 1000),
         },
         notes: () => ({
