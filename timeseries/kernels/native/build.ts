@@ -20,8 +20,13 @@ export const NATIVE_DIR = join(ROOT, 'build', 'native');
 export const ADDON_PATH = join(NATIVE_DIR, 'polaroid.node');
 export const STAMP_PATH = join(NATIVE_DIR, 'polaroid.json');
 
-/** Compiler flags; part of the stamp, so a change of flags rebuilds. */
-const FLAGS = ['-O2', '-std=c11', '-pthread', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra'];
+/**
+ * Compiler flags; part of the stamp, so a change of flags rebuilds. Node-API symbols are resolved
+ * from the node binary at load: a shared object on Linux, a bundle that allows undefined symbols
+ * on macOS.
+ */
+const LINK = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared'];
+const FLAGS = ['-O2', '-std=c11', '-pthread', '-fPIC', ...LINK, '-fvisibility=hidden', '-Wall', '-Wextra'];
 
 export interface Stamp {
   /** sha256 over the C sources (names and contents) and the flags. */
@@ -82,6 +87,8 @@ export type BuildResult =
 
 /** Build the addon unless a current one is there (`force` rebuilds). Never throws: the result says why. */
 export function buildNative(force = false): BuildResult {
+  if (process.platform === 'win32')
+    return { status: 'unavailable', reason: 'native kernels are built on Linux and macOS only', output: '' };
   const hash = sourceHash();
   const stamp = readStamp();
   if (!force && stamp?.sources === hash && existsSync(ADDON_PATH))
