@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../pipeline/retry.ts';
 import {
   ResampleEngine,
   type ResampleKernelOptions,
@@ -468,6 +470,200 @@ describe('resample engine: stream mode', () => {
     e.push(col([T0 + 20 * S]), undefined, col([1]), col([1]));
     expect(e.lateDropped).toBe(1);
     expect(e.out.length).toBe(0);
+  });
+
+  /** A stream engine with corrections; `feed` pushes rows (`[second, price]`, key 0) then advances. */
+  const correcting = (fill: ResampleKernelOptions['fill']) => {
+    const e = new ResampleEngine({
+      every: '1m',
+      mode: 'stream',
+      late: 'correct',
+      correctionHorizonUs: 60 * M,
+      fill,
+    });
+    const feed = (rows: [number, number][]) => {
+      e.out.clear();
+      e.push(
+        col(rows.map(([sec]) => T0 + sec * S)),
+        undefined,
+        col(rows.map(([, p]) => p)),
+        col(rows.map(() => 1)),
+      );
+      e.advance(T0 + Math.max(...rows.map(([sec]) => sec)) * S);
+      return Array.from({ length: e.out.length }, (_, i) => [
+        (e.out.start[i] - T0) / M,
+        e.out.open[i],
+        e.out.close[i],
+        e.out.trades[i],
+        e.out.revision[i],
+      ]);
+    };
+    return feed;
+  };
+
+  it('fill prev: a corrected bar re-emits the filled bars that repeat it, with their next revision', () => {
+    const feed = correcting('prev');
+    expect(
+      feed([
+        [10, 1],
+        [190, 5],
+      ]),
+    ).toEqual([[0, 1, 1, 1, 0]]);
+    expect(feed([[250, 6]])).toEqual([
+      [1, 1, 1, 0, 0],
+      [2, 1, 1, 0, 0],
+      [3, 5, 5, 1, 0],
+    ]);
+    // A late trade into 0m changes its close: 1m and 2m repeated it.
+    expect(feed([[30, 9]])).toEqual([
+      [0, 1, 9, 2, 1],
+      [1, 1, 9, 0, 1],
+      [2, 1, 9, 0, 1],
+    ]);
+    // A late trade into the filled 2m makes it a real bar (revision 2); nothing repeats 1m's values.
+    expect(feed([[150, 4]])).toEqual([[2, 4, 4, 1, 2]]);
+  });
+
+  it('fill linear: both sides of a corrected bar are interpolated again', () => {
+    const feed = correcting('linear');
+    feed([
+      [10, 1],
+      [190, 4],
+    ]);
+    expect(feed([[250, 4]]).map((r) => r.slice(0, 3))).toEqual([
+      [1, 2, 2],
+      [2, 3, 3],
+      [3, 4, 4],
+    ]);
+    // 3m's close 4 -> 10 (a later trade): 1m and 2m interpolate towards it.
+    expect(feed([[200, 10]])).toEqual([
+      [3, 4, 10, 2, 1],
+      [1, 2, 4, 0, 1],
+      [2, 3, 7, 0, 1],
+    ]);
+    // A trade into the filled 1m: a real bar there, then 2m between it and 3m.
+    expect(feed([[70, 1]])).toEqual([
+      [1, 1, 1, 1, 2],
+      [2, 2.5, 5.5, 0, 2],
+    ]);
+  });
+
+  it('a corrected last bar is what later filled bars repeat', () => {
+    const feed = correcting('prev');
+    expect(
+      feed([
+        [10, 1],
+        [130, 3],
+      ]),
+    ).toEqual([[0, 1, 1, 1, 0]]);
+    // 0m is the last bar emitted: a late trade changes what the filled 1m will repeat.
+    expect(feed([[20, 7]])).toEqual([[0, 1, 7, 2, 1]]);
+    expect(feed([[250, 5]])).toEqual([
+      [1, 1, 7, 0, 0],
+      [2, 3, 3, 1, 0],
+    ]);
+  });
+
+  it('a late first bar of a key gets the filled bars up to the old first one', () => {
+    for (const fill of ['prev', 'null'] as const) {
+      const feed = correcting(fill);
+      feed([
+        [130, 5],
+        [190, 6],
+      ]);
+      const out = feed([[10, 1]]);
+      expect(
+        out.map((r) => [r[0], r[3], r[4]]),
+        fill,
+      ).toEqual([
+        [0, 1, 0],
+        [1, 0, 0],
+      ]);
+      // null fills never depend on their neighbours: a correction re-emits the bar alone.
+      if (fill === 'null') expect(feed([[20, 2]]).map((r) => r[0])).toEqual([0]);
+    }
+  });
+
+  it('property: with late: correct, the latest revision of every bar is the batch result, whatever the arrival order', () => {
+    const barsOf = (out: ResampleEngine['out'], from = 0) =>
+      Array.from({ length: out.length - from }, (_, q) => {
+        const i = from + q;
+        return [
+          out.key[i],
+          out.start[i],
+          out.open[i],
+          out.high[i],
+          out.low[i],
+          out.close[i],
+          out.volume[i],
+          out.vwap[i],
+          out.trades[i],
+        ];
+      });
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 50 }),
+          keys: fc.integer({ min: 1, max: 3 }),
+          fill: fc.constantFrom<ResampleKernelOptions['fill']>('none', 'prev', 'linear', 'null', 0),
+          every: fc.constantFrom('1m', '2m'),
+          chunk: fc.integer({ min: 1, max: 6 }),
+          seed: fc.integer(),
+        }),
+        (o) => {
+          const rnd = seededRandom(o.seed);
+          // Distinct times (open and close follow time, not arrival), integer prices and sizes (sums
+          // exact in any order).
+          const secs = new Set<number>();
+          while (secs.size < o.n) secs.add(Math.floor(rnd() * 1800));
+          const rows = [...secs].map((sec) => ({
+            t: T0 + sec * S,
+            p: 1 + Math.floor(rnd() * 20),
+            s: 1 + Math.floor(rnd() * 5),
+            k: Math.floor(rnd() * o.keys),
+          }));
+          const opts: ResampleKernelOptions = { every: o.every, fill: o.fill };
+          const sorted = [...rows].sort((a, b) => a.t - b.t);
+          const batch = resampleKernel(
+            col(sorted.map((r) => r.t)),
+            Int32Array.from(sorted, (r) => r.k),
+            col(sorted.map((r) => r.p)),
+            col(sorted.map((r) => r.s)),
+            opts,
+          );
+          const e = new ResampleEngine({
+            ...opts,
+            mode: 'stream',
+            late: 'correct',
+            correctionHorizonUs: 1e15,
+          });
+          const latest = new Map<string, number[]>();
+          const upsert = () => {
+            for (const b of barsOf(e.out)) latest.set(`${b[0]}:${b[1]}`, b);
+            e.out.clear();
+          };
+          let max = Number.NEGATIVE_INFINITY;
+          for (let i = 0; i < rows.length; i += o.chunk) {
+            const part = rows.slice(i, i + o.chunk);
+            e.push(
+              col(part.map((r) => r.t)),
+              Int32Array.from(part, (r) => r.k),
+              col(part.map((r) => r.p)),
+              col(part.map((r) => r.s)),
+              { firstUs: sorted[0].t },
+            );
+            for (const r of part) max = Math.max(max, r.t);
+            e.advance(max);
+            upsert();
+          }
+          e.flush();
+          upsert();
+          const byKeyTime = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1];
+          expect([...latest.values()].sort(byKeyTime)).toEqual(barsOf(batch.bars).sort(byKeyTime));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('tracks the oldest tag among open windows', () => {

@@ -161,6 +161,19 @@ export class BarBuffer {
   }
 }
 
+/** The real bar a run of filled bars leads to: where `linear` interpolates towards. */
+interface FillEnd {
+  start: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  vwap: number;
+}
+
+/** Scratch {@link FillEnd} of the emit path (no object per gap). */
+const FILL_TO: FillEnd = { start: 0, open: 0, high: 0, low: 0, close: 0, vwap: 0 };
+
 /** One window's running aggregates (used off the fast path). */
 class Agg {
   open: number;
@@ -193,6 +206,11 @@ class Agg {
       this.vol = s;
       this.pv = p * s;
     }
+  }
+
+  /** The volume-weighted price of the window's rows (NaN without volume). */
+  get vwap(): number {
+    return this.vol > 0 ? this.pv / this.vol : Number.NaN;
   }
 
   /** Add a row; rows may come out of time order (stream lateness): open/close follow time. */
@@ -327,6 +345,16 @@ export class ResampleEngine {
   private openList: Agg[][] = [];
   /** Emitted bars kept for corrections (stream, late: correct), per key. */
   private closedBars: Map<number, Agg>[] = [];
+  /**
+   * Stream mode with `late: correct` and `fill`: per key, the revision of each filled bar emitted
+   * within the correction horizon (window → revision), so a refill emits the next one.
+   */
+  private filledRevs: Map<number, number>[] = [];
+  /**
+   * Stream mode with `late: correct`: per key, the newest real bar dropped from `closedBars` (past
+   * the horizon), the left end of the windows a `linear` refill recomputes.
+   */
+  private anchors: (Agg | undefined)[] = [];
   /** Last emitted real bar per key, for fill. */
   private lastK = new Float64Array(0);
   private firstK = new Float64Array(0);
@@ -406,6 +434,8 @@ export class ResampleEngine {
     for (let i = this.keyCap; i < cap; i++) {
       this.openList.push([]);
       this.closedBars.push(new Map());
+      this.filledRevs.push(new Map());
+      this.anchors.push(undefined);
     }
     this.keyCap = cap;
   }
@@ -820,7 +850,8 @@ export class ResampleEngine {
 
   /**
    * Late row into a final window: revise the kept bar and re-emit it with the next revision. A
-   * window that had no bar gets one (revision 1 when a filled bar was emitted there, else 0).
+   * window that had no bar gets one (the next revision of the filled bar emitted there, else 0).
+   * With `fill`, the filled bars whose values depend on the revised bar are emitted again too.
    */
   private correctBar(
     key: number,
@@ -837,6 +868,7 @@ export class ResampleEngine {
       a.add(t, p, s);
       a.revision++;
       this.pushBar(key, a, a.revision, 1);
+      this.refillAround(key, a);
       return;
     }
     a = new Agg(k, start, end, 0, t, p, s);
@@ -845,9 +877,44 @@ export class ResampleEngine {
       this.emitAgg(key, a);
       return;
     }
-    if (this.fillKind !== 'none' && k > this.firstK[key]) a.revision = 1;
+    const filled = this.filledRevs[key].get(k);
+    if (filled !== undefined) {
+      a.revision = filled + 1;
+      this.filledRevs[key].delete(k);
+    } else if (this.fillKind !== 'none' && k > this.firstK[key]) a.revision = 1;
     kept.set(k, a);
     this.pushBar(key, a, a.revision, 1);
+    if (k < this.firstK[key]) this.firstK[key] = k;
+    this.refillAround(key, a);
+  }
+
+  /**
+   * After bar `a` of `key` was revised or created late: the filled windows between it and its
+   * neighbouring real bars take their new values. `prev` fills after `a` repeat it; `linear` fills
+   * on both sides interpolate it; `null` and constant fills only change where windows become
+   * fillable for the first time (a new first bar). A revised last bar is also what later fills
+   * repeat or interpolate from.
+   */
+  private refillAround(key: number, a: Agg): void {
+    if (a.k === this.lastK[key]) this.rememberLast(key, a.start, a.open, a.high, a.low, a.close, a.vwap);
+    const kind = this.fillKind;
+    if (kind === 'none') return;
+    const anchor = this.anchors[key];
+    let prev = anchor !== undefined && anchor.k < a.k ? anchor : undefined;
+    let next: Agg | undefined;
+    for (const b of this.closedBars[key].values()) {
+      if (b.k < a.k && (prev === undefined || b.k > prev.k)) prev = b;
+      if (b.k > a.k && (next === undefined || b.k < next.k)) next = b;
+    }
+    const onlyNew = kind === 'null' || kind === 'const';
+    if (next !== undefined) this.emitFilledBetween(key, a, next, onlyNew);
+    if (kind === 'linear' && prev !== undefined) this.emitFilledBetween(key, prev, a, false);
+  }
+
+  /** The filled bars strictly between real bars `a` and `b` of `key` (see {@link refillAround}). */
+  private emitFilledBetween(key: number, a: Agg, b: Agg, onlyNew: boolean): void {
+    if (b.k <= a.k + 1) return;
+    this.emitFilled(key, a.k, b.k, a.start, a.open, a.high, a.low, a.close, a.vwap, b, onlyNew);
   }
 
   private pushBar(key: number, a: Agg, revision: number, final: number): void {
@@ -861,7 +928,7 @@ export class ResampleEngine {
       a.low,
       a.close,
       a.vol,
-      a.vol > 0 ? a.pv / a.vol : Number.NaN,
+      a.vwap,
       a.n,
       a.first,
       a.last,
@@ -889,11 +956,35 @@ export class ResampleEngine {
   ): void {
     const vwap = vol > 0 ? pv / vol : Number.NaN;
     const lk = this.lastK[key];
-    if (this.fillKind !== 'none' && !Number.isNaN(lk) && k > lk + 1)
-      this.emitFilled(key, lk, k, o, h, l, c, vwap, start);
+    if (this.fillKind !== 'none' && !Number.isNaN(lk) && k > lk + 1) {
+      FILL_TO.start = start;
+      FILL_TO.open = o;
+      FILL_TO.high = h;
+      FILL_TO.low = l;
+      FILL_TO.close = c;
+      FILL_TO.vwap = vwap;
+      this.emitFilled(
+        key,
+        lk,
+        k,
+        this.lastStart[key],
+        this.lastO[key],
+        this.lastH[key],
+        this.lastL[key],
+        this.lastC[key],
+        this.lastVW[key],
+        FILL_TO,
+        false,
+      );
+    }
     this.out.push(key, k, start, end, o, h, l, c, vol, vwap, n, first, last, 0, 1, pv);
     if (Number.isNaN(lk)) this.firstK[key] = k;
     this.lastK[key] = k;
+    this.rememberLast(key, start, o, h, l, c, vwap);
+  }
+
+  /** The last real bar's values of `key`, which later filled bars repeat or interpolate from. */
+  private rememberLast(key: number, start: number, o: number, h: number, l: number, c: number, vwap: number) {
     this.lastStart[key] = start;
     this.lastO[key] = o;
     this.lastH[key] = h;
@@ -902,21 +993,33 @@ export class ResampleEngine {
     this.lastVW[key] = vwap;
   }
 
+  /**
+   * Emit the filled bars of windows `fromK + 1 .. toK - 1` of `key`, after a real bar starting at
+   * `s0` with aggregates `o0`..`vw0` and before `to` (what `linear` interpolates towards). With
+   * `late: correct` each window's revision is tracked: one emitted before gets its revision + 1,
+   * or is skipped with `onlyNew`.
+   */
   private emitFilled(
     key: number,
     fromK: number,
     toK: number,
-    o: number,
-    h: number,
-    l: number,
-    c: number,
-    vwap: number,
-    toStart: number,
+    s0: number,
+    o0: number,
+    h0: number,
+    l0: number,
+    c0: number,
+    vw0: number,
+    to: FillEnd,
+    onlyNew: boolean,
   ): void {
     const grid = this.grid!;
     const kind = this.fillKind;
-    const s0 = this.lastStart[key];
+    const revs = this.correct ? this.filledRevs[key] : undefined;
     for (let j = fromK + 1; j < toK; j++) {
+      const before = revs?.get(j);
+      if (onlyNew && before !== undefined) continue;
+      const revision = before === undefined ? 0 : before + 1;
+      revs?.set(j, revision);
       const st = grid.start(j);
       let fo: number;
       let fh: number;
@@ -928,20 +1031,20 @@ export class ResampleEngine {
       } else if (kind === 'const') {
         fo = fh = fl = fc = fv = this.fillValue;
       } else if (kind === 'prev') {
-        fo = this.lastO[key];
-        fh = this.lastH[key];
-        fl = this.lastL[key];
-        fc = this.lastC[key];
-        fv = this.lastVW[key];
+        fo = o0;
+        fh = h0;
+        fl = l0;
+        fc = c0;
+        fv = vw0;
       } else {
-        const w = (st - s0) / (toStart - s0);
-        fo = this.lastO[key] + (o - this.lastO[key]) * w;
-        fh = this.lastH[key] + (h - this.lastH[key]) * w;
-        fl = this.lastL[key] + (l - this.lastL[key]) * w;
-        fc = this.lastC[key] + (c - this.lastC[key]) * w;
-        fv = this.lastVW[key] + (vwap - this.lastVW[key]) * w;
+        const w = (st - s0) / (to.start - s0);
+        fo = o0 + (to.open - o0) * w;
+        fh = h0 + (to.high - h0) * w;
+        fl = l0 + (to.low - l0) * w;
+        fc = c0 + (to.close - c0) * w;
+        fv = vw0 + (to.vwap - vw0) * w;
       }
-      this.out.push(key, j, st, grid.end(j), fo, fh, fl, fc, 0, fv, 0, Number.NaN, Number.NaN, 0, 1, 0);
+      this.out.push(key, j, st, grid.end(j), fo, fh, fl, fc, 0, fv, 0, Number.NaN, Number.NaN, revision, 1, 0);
     }
   }
 
@@ -1009,7 +1112,17 @@ export class ResampleEngine {
       if (!Number.isNaN(ce) && this.isFinal(ce)) this.emitCurrent(key);
       if (this.correct && this.closedBars[key].size > 0) {
         const limit = this.wm - this.horizon;
-        for (const [k, a] of this.closedBars[key]) if (a.end <= limit) this.closedBars[key].delete(k);
+        for (const [k, a] of this.closedBars[key])
+          if (a.end <= limit) {
+            this.closedBars[key].delete(k);
+            const anchor = this.anchors[key];
+            if (anchor === undefined || a.k > anchor.k) this.anchors[key] = a;
+          }
+        const revs = this.filledRevs[key];
+        if (revs.size > 0) {
+          const grid = this.grid!;
+          for (const k of revs.keys()) if (grid.end(k) <= limit) revs.delete(k);
+        }
       }
     }
   }
