@@ -1,6 +1,6 @@
 import { Table } from 'apache-arrow';
 import { Subject } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { Registry } from '../config/registry.ts';
@@ -9,6 +9,7 @@ import type { Batch, ComponentContext } from '../pipeline/types.ts';
 import { float64Vector, tableFromVectors } from './arrow.ts';
 import { asofJoinSpec, registerAsof, zAsofJoinConfig } from './asof-op.ts';
 import { rowsOf } from './asof-testing.ts';
+import { kernelModes, useKernels } from './kernels/native-testing.ts';
 
 describe('asof_join op spec', () => {
   it('registers under asof_join and parses its examples', () => {
@@ -53,7 +54,9 @@ describe('asof_join op spec', () => {
     expect(issues({ right: 'q', on: 'ts', tolerance: '1mo' }).join()).toMatch(/no months/);
     expect(issues({ right: 'q', on: 'ts', tolerance: -1 }).length).toBe(1);
   });
-  it('creates the streaming operator over ctx.stream(right)', () => {
+  it.each(kernelModes())('creates the streaming operator over ctx.stream(right) (%s kernels)', (mode) => {
+    useKernels(mode);
+    onTestFinished(() => useKernels('native'));
     const right = new Subject<Batch>();
     const quotes = tableFromVectors({
       t: float64Vector(Float64Array.of(1, 3)),

@@ -1,13 +1,23 @@
 import { type RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import fc from 'fast-check';
 import { Subject } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
 import { float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { type AsofJoinOptions, asofJoin } from './asof.ts';
 import { type AsofJoinStreamOptions, asofJoinStream, newAsofStreamStats } from './asof-stream.ts';
 import { rowsOf } from './asof-testing.ts';
+import { kernelModes, useKernels } from './kernels/native-testing.ts';
+
+/** `describe` once per kernel mode on this machine (kernels/native-testing.ts), with that mode in use. */
+function describeKernels(name: string, body: () => void): void {
+  describe.each(kernelModes())(`${name} (%s kernels)`, (mode) => {
+    beforeAll(() => useKernels(mode));
+    afterAll(() => useKernels('native'));
+    body();
+  });
+}
 
 const table = (t: number[], g: string[], extra: string, vals: number[]) =>
   tableFromVectors({
@@ -49,7 +59,7 @@ function harness(opts: AsofJoinStreamOptions) {
 
 const batch = (t: Table, from: number, to: number) => t.batches[0].slice(from, to);
 
-describe('asofJoinStream: emission waits for the right watermark', () => {
+describeKernels('asofJoinStream: emission waits for the right watermark', () => {
   const quotes = table([1, 2, 4, 6], ['a', 'a', 'a', 'a'], 'bid', [10, 20, 40, 60]);
   const trades = table([3, 5], ['a', 'a'], 'px', [1, 2]);
   it('backward emits a left row once the right side has passed it, with its acks', () => {
@@ -135,7 +145,7 @@ describe('asofJoinStream: emission waits for the right watermark', () => {
   });
 });
 
-describe('asofJoinStream: bounds, lateness and errors', () => {
+describeKernels('asofJoinStream: bounds, lateness and errors', () => {
   it('drops and counts late right rows; allowed_lateness accepts them', () => {
     const stats = newAsofStreamStats();
     const h = harness({ on: 't', stats });
@@ -240,7 +250,7 @@ function splitAt(t: Table, cuts: boolean[]): RecordBatch[] {
   return out;
 }
 
-describe('asofJoinStream: split and interleaving invariance (fast-check)', () => {
+describeKernels('asofJoinStream: split and interleaving invariance (fast-check)', () => {
   it('after completion, equals the batch operator for any split and arrival order, and releases every ack', () => {
     fc.assert(
       fc.property(

@@ -30,7 +30,9 @@
  * **Speed.** Backward matching (`emit: 'final'`) runs as one merge over the right batches in
  * arrival order while both sides come in `on` order, writing float64 right columns straight into
  * the output (see {@link AsofMerge}); the first row out of order, or a key about to evict, hands
- * over to per-key histories for good. Results, acks and counters are the same either way.
+ * over to per-key histories for good. Results, acks and counters are the same either way. The
+ * merge's hot loops (the match, the append of right rows, the conversion of left `on` values) run
+ * in C when the native kernels are loaded (kernels/native.ts), else in TypeScript.
  *
  * **Acks (delivery rule).** A left batch's acks go out with the output batch that carries its last
  * row. A right batch's acks go out with the next output batch after none of its rows can be

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchBits } from './asof-gather.ts';
 import {
   AsofHistory,
@@ -10,11 +10,23 @@ import {
   matchRows,
   mergeAppend,
   mergeMatch,
+  mergeMatchCarried,
   mergePrune,
   releasable,
   releasableSorted,
   scanLeft,
 } from './asof-state.ts';
+import { nativeKernels } from './native.ts';
+import { type KernelMode, kernelModes, useKernels } from './native-testing.ts';
+
+/** `describe` once per kernel mode on this machine (native-testing.ts), with that mode in use. */
+function describeKernels(name: string, body: () => void): void {
+  describe.each(kernelModes())(`${name} (%s kernels)`, (mode) => {
+    beforeAll(() => useKernels(mode));
+    afterAll(() => useKernels('native'));
+    body();
+  });
+}
 
 /** One step of a stream in `on` order: a right batch, a left batch to match, or a prune at the left bound. */
 const stepArb = fc.oneof(
@@ -44,11 +56,33 @@ const stepArb = fc.oneof(
       },
     ),
     final: fc.boolean(),
+    cut: fc.integer({ min: 0, max: 6 }),
   }),
   fc.record({ kind: fc.constant('prune' as const), ahead: fc.integer({ min: 0, max: 2 }) }),
 );
 
-describe('AsofMerge: the same matches, drops and retained rows as per-key histories', () => {
+/**
+ * {@link mergeMatchCarried} over left rows `from..to-1` into new outputs: per row whether it
+ * matched and its two carried values, and the unmatched count.
+ */
+function matchCarried(
+  m: AsofMerge,
+  on: Float64Array,
+  keys: Int32Array | undefined,
+  from: number,
+  to: number,
+  allowEq: boolean,
+  tol: number,
+) {
+  const n = to - from;
+  const out = [new Float64Array(n), new Float64Array(n)];
+  const bits = new Uint8Array((n + 7) >> 3);
+  const nulls = mergeMatchCarried(m, on, keys, from, to, allowEq, tol, out, bits);
+  const matched = Array.from({ length: n }, (_, o) => ((bits[o >> 3] >> (o & 7)) & 1) === 1);
+  return { nulls, matched, v0: Array.from(out[0]), v1: Array.from(out[1]) };
+}
+
+describeKernels('AsofMerge: the same matches, drops and retained rows as per-key histories', () => {
   it('for any sequence of in-order right batches, left batches and prunes', () => {
     fc.assert(
       fc.property(
@@ -62,8 +96,13 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
           // Right keys are 0..2: three keys in use, so the prune's walk can end early (left rows
           // also use key 3, which no right row has).
           m.ensureKeys(3);
+          // The same merge carrying two value columns (slot·100 + row and its negation).
+          const mc = new AsofMerge();
+          mc.ensureKeys(3);
+          mc.setValues(2);
           const dropsH = new Map<number, number>();
           const dropsM = new Map<number, number>();
+          const dropsC = new Map<number, number>();
           const add = (d: Map<number, number>) => (slot: number, count: number) =>
             d.set(slot, (d.get(slot) ?? 0) + count);
           let rightT = 0;
@@ -85,6 +124,11 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
               expect(mergeAppend(m, e, on, keys, maxRight, 0, 1_000_000, res)).toBe(true);
               expect(res.live).toBe(s.rows.filter((r) => !r.nan && r.k >= 0).length);
               m.log.push(e);
+              const ec = mc.entry(on.length, slot);
+              expect(mergeAppend(mc, ec, on, keys, maxRight, 0, 1_000_000, res)).toBe(true);
+              const id = Float64Array.from(on, (_, j) => slot * 100 + j);
+              ec.vals = [id, id.map((v) => -v)];
+              mc.log.push(ec);
               maxRight = res.max;
               slot++;
             } else if (s.kind === 'left') {
@@ -122,6 +166,22 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
                 expect(mRow[i]).toBe(hRow[i]);
                 if (hRow[i] >= 0) expect(mSlot[i]).toBe(hSlot[i]);
               }
+              // The carried merge, in two calls split at `cut`.
+              const cut = Math.min(s.cut, stop);
+              const parts = [
+                matchCarried(mc, on, keys, 0, cut, allowEq, tol),
+                matchCarried(mc, on, keys, cut, stop, allowEq, tol),
+              ];
+              const matched = parts.flatMap((p) => p.matched);
+              expect(matched).toEqual(Array.from(hRow.subarray(0, stop), (r) => r >= 0));
+              expect(parts[0].nulls + parts[1].nulls).toBe(matched.filter((x) => !x).length);
+              const v0 = parts.flatMap((p) => p.v0);
+              const v1 = parts.flatMap((p) => p.v1);
+              for (let i = 0; i < stop; i++)
+                if (hRow[i] >= 0) {
+                  expect(v0[i]).toBe(hSlot[i] * 100 + hRow[i]);
+                  expect(v1[i]).toBe(-(hSlot[i] * 100 + hRow[i]));
+                }
               // Rows not released are dropped here: later left rows start after them.
             } else {
               const bound = leftT + s.ahead;
@@ -130,8 +190,10 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
                 if (d > 0) h.dropFrontRuns(d, add(dropsH));
               }
               mergePrune(m, bound, allowEq, tol, add(dropsM));
+              mergePrune(mc, bound, allowEq, tol, add(dropsC));
               leftT = bound;
               expect([...dropsM].sort()).toEqual([...dropsH].sort());
+              expect([...dropsC].sort()).toEqual([...dropsH].sort());
               const retained: string[][] = [[], [], [], []];
               forEachRetained(m, (k, t, sl, row) => retained[k].push(`${t}@${sl}.${row}`));
               histories.forEach((h, k) => {
@@ -182,7 +244,7 @@ describe('AsofMerge: the same matches, drops and retained rows as per-key histor
   });
 });
 
-describe('scanLeft', () => {
+describeKernels('scanLeft', () => {
   /** The scan by its definition, row by row. */
   function reference(values: number[], maxIn: number, lateness: number): LeftScan {
     let max = maxIn;
@@ -204,7 +266,7 @@ describe('scanLeft', () => {
         fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 12 }),
         fc.boolean(),
         fc.integer({ min: -8, max: 8 }),
-        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: -1, max: 3 }),
         (steps, ascending, maxIn, lateness) => {
           // Ascending: cumulative non-negative steps around 2^40 (both words in use), else as drawn.
           const values: number[] = [];
@@ -252,7 +314,7 @@ describe('matchBits', () => {
   });
 });
 
-describe('mergeAppend over int64 values', () => {
+describeKernels('mergeAppend over int64 values', () => {
   it('gives what it gives for the same values as float64 (in order, late, null keys, past the bound)', () => {
     fc.assert(
       fc.property(
@@ -308,6 +370,171 @@ describe('releasableSorted', () => {
           expect(releasableSorted(on, from, on.length, w, allowEq)).toBe(
             releasable(on, from, on.length, w, allowEq),
           );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** The bytes of a typed array, to compare values bit for bit (NaN payloads, -0). */
+const bytesOf = (a: ArrayBufferView) => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+
+/** A float64 whose bits are `hi:lo` (NaN payloads and the like). */
+function fromBits(hi: number, lo: number): number {
+  const words = new Uint32Array([lo, hi]);
+  return new Float64Array(words.buffer)[0];
+}
+
+/** One step of a stream for the kernel comparison: a right batch, a left batch matched in chunks, a prune. */
+const mergeStepArb = fc.oneof(
+  fc.record({
+    kind: fc.constant('right' as const),
+    int64: fc.boolean(),
+    rows: fc.array(
+      fc.record({
+        dt: fc.integer({ min: 0, max: 2 }),
+        k: fc.integer({ min: -1, max: 2 }),
+        kind: fc.constantFrom('row', 'row', 'row', 'nan', 'late'),
+      }),
+      { minLength: 1, maxLength: 10 },
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('left' as const),
+    rows: fc.array(
+      fc.record({
+        dt: fc.integer({ min: 0, max: 2 }),
+        k: fc.integer({ min: -1, max: 3 }),
+        nan: fc.boolean(),
+      }),
+      { maxLength: 20 },
+    ),
+    cuts: fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 3 }),
+  }),
+  fc.record({ kind: fc.constant('prune' as const), ahead: fc.integer({ min: 0, max: 2 }) }),
+);
+
+type MergeStep = typeof mergeStepArb extends fc.Arbitrary<infer T> ? T : never;
+
+/**
+ * Run a stream of steps through the merge with the given kernels, carrying `values` columns (a
+ * mix of ordinary values, -0, infinities and NaN payloads); returns everything the match wrote
+ * and the state it left, call by call, as bytes.
+ */
+function runMerge(
+  mode: KernelMode,
+  steps: MergeStep[],
+  values: 1 | 2,
+  keyed: boolean,
+  allowEq: boolean,
+  tol: number,
+): unknown[] {
+  useKernels(mode);
+  const T = 2 ** 40;
+  const m = new AsofMerge();
+  m.ensureKeys(4);
+  m.setValues(values);
+  const seen: unknown[] = [];
+  let rightT = 0;
+  let leftT = 0;
+  let maxRight = Number.NEGATIVE_INFINITY;
+  let slot = 0;
+  const special = [-0, Number.POSITIVE_INFINITY, fromBits(0x7ff00000, 1), fromBits(0xfff81234, 5678)];
+  for (const s of steps) {
+    if (s.kind === 'right') {
+      const n = s.rows.length;
+      const maxIn = maxRight;
+      // A late row is 2 below the running max of the rows retained (lateness 1).
+      const t = s.rows.map((r) => {
+        rightT += r.dt;
+        if (r.kind === 'late' && maxRight > Number.NEGATIVE_INFINITY) return maxRight - 2;
+        if (r.kind === 'nan' && !s.int64) return Number.NaN;
+        if (!keyed || r.k >= 0) maxRight = T + rightT;
+        return T + rightT;
+      });
+      const src = s.int64 ? BigInt64Array.from(t, (v) => BigInt(v)) : Float64Array.from(t);
+      const keys = keyed ? Int32Array.from(s.rows, (r) => r.k) : undefined;
+      const e = m.entry(n, slot);
+      const res = { max: 0, late: 0, live: 0 };
+      expect(mergeAppend(m, e, src, keys, maxIn, 1, 1_000_000, res)).toBe(true);
+      expect(res.max).toBe(maxRight);
+      e.vals = Array.from({ length: values }, (_, c) =>
+        Float64Array.from({ length: n }, (_, j) =>
+          j % 3 === 2 ? special[(j + c) % 4] : slot * 100 + j + c / 10,
+        ),
+      );
+      m.log.push(e);
+      const ranks = Array.from(e.rank.subarray(0, n)).filter((_, j) => e.keys[j] >= 0);
+      seen.push(res, bytesOf(e.on.subarray(0, n)), bytesOf(e.keys.subarray(0, n)), ranks, bytesOf(m.count));
+      slot++;
+    } else if (s.kind === 'left') {
+      const n = s.rows.length;
+      const on = Float64Array.from(s.rows, (r) => {
+        leftT += r.dt;
+        return r.nan ? Number.NaN : T + leftT;
+      });
+      const keys = keyed ? Int32Array.from(s.rows, (r) => r.k) : undefined;
+      const cuts = [0, ...s.cuts.map((c) => Math.min(c, n)).sort((a, b) => a - b), n];
+      for (let c = 1; c < cuts.length; c++) {
+        const rows = cuts[c] - cuts[c - 1];
+        // Outputs filled with a marker, so rows written are told from rows not written.
+        const out = Array.from({ length: values }, () => new Float64Array(rows).fill(7.5));
+        const bits = new Uint8Array((rows + 7) >> 3);
+        const nulls = mergeMatchCarried(m, on, keys, cuts[c - 1], cuts[c], allowEq, tol, out, bits);
+        seen.push(nulls, out.map(bytesOf), bytesOf(bits), m.mEntry, m.mRow);
+        // The per-key state but for its last slot (the C kernel's scratch).
+        const last = m.mTs.length - 1;
+        seen.push([m.mTs, m.mSlot, m.mRowOf, m.mV0, m.mV1].map((a) => bytesOf(a.subarray(0, last))));
+      }
+    } else {
+      leftT += s.ahead;
+      mergePrune(m, T + leftT, allowEq, tol, () => {});
+    }
+  }
+  return seen;
+}
+
+describe.runIf(nativeKernels() !== undefined)('the native merge kernels', () => {
+  afterAll(() => useKernels('native'));
+
+  it('write what the TypeScript kernels write, bit for bit: values under unmatched rows, per-key state and cursor included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(mergeStepArb, { maxLength: 25 }),
+        fc.constantFrom<1 | 2>(1, 2),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom(0, 1, 2, Number.POSITIVE_INFINITY),
+        (steps, values, keyed, allowEq, tol) => {
+          expect(runMerge('native', steps, values, keyed, allowEq, tol)).toEqual(
+            runMerge('typescript', steps, values, keyed, allowEq, tol),
+          );
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('convert and check int64 left values as the TypeScript kernel does, giving up on the same batches', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }), { maxLength: 12 }),
+        fc.boolean(),
+        fc.double({ noNaN: false }),
+        fc.constantFrom(0, 1, -1, Number.NaN, Number.POSITIVE_INFINITY),
+        (values, sorted, maxIn, lateness) => {
+          const src = BigInt64Array.from(
+            sorted ? [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : values,
+          );
+          const run = (mode: KernelMode) => {
+            useKernels(mode);
+            const out = new Float64Array(src.length);
+            const res: LeftScan = { max: 0, min: 0, sorted: false, late: -1 };
+            scanLeft(src, out, maxIn, lateness, res);
+            return { res, out: bytesOf(out) };
+          };
+          expect(run('native')).toEqual(run('typescript'));
         },
       ),
       { numRuns: 500 },

@@ -9,6 +9,7 @@
  */
 import type { AsofStrategy } from './asof.ts';
 import { matchBits } from './asof-gather.ts';
+import { nativeKernels } from './native.ts';
 import { type SharedArrayCtor, sharedArray } from './shared-array.ts';
 
 /** Retained right rows of one key, sorted by `on`; live entries are `[start, end)`. */
@@ -376,10 +377,11 @@ export function scanLeft(
 
 /**
  * {@link scanLeft} for int64 values in non-decreasing order, the usual case: one loop that only
- * converts and checks the order; then the min is the first value, the max the last (or `maxIn`),
- * and the late rows a prefix (a row is late only below `maxIn − lateness`, since no earlier row of
- * the batch is above it). Returns false, with `res` untouched, at the first value out of order
- * (or with a negative lateness): the caller scans the general way.
+ * converts and checks the order ({@link sortedInt64Late}); then the min is the first value, the
+ * max the last (or `maxIn`), and the late rows a prefix (a row is late only below
+ * `maxIn − lateness`, since no earlier row of the batch is above it). Returns false, with `res`
+ * untouched, when a value is out of order (or the lateness is negative): the caller scans the
+ * general way.
  */
 function scanSortedInt64(
   words: Int32Array,
@@ -389,22 +391,44 @@ function scanSortedInt64(
   lateness: number,
   res: LeftScan,
 ): boolean {
-  if (n === 0 || !(lateness >= 0)) return false;
+  const native = nativeKernels();
+  const late =
+    native === undefined
+      ? sortedInt64Late(words, n, dst, maxIn, lateness)
+      : native.asofScanSortedInt64({ values: words, rows: n, output: dst, max: maxIn, lateness });
+  if (late < 0) return false;
+  res.max = Math.max(dst[n - 1], maxIn);
+  res.min = dst[0];
+  res.sorted = true;
+  res.late = late;
+  return true;
+}
+
+/**
+ * Convert `n` int64 values (word pairs) into `dst` while they are non-decreasing, and count the
+ * leading ones below `maxIn − lateness`: returns that count, or -1 (`dst` then unspecified) at the
+ * first value out of order, for no values, or for a lateness that is not >= 0. The C kernel
+ * (native/asof_stream.c) has the same contract.
+ */
+function sortedInt64Late(
+  words: Int32Array,
+  n: number,
+  dst: Float64Array,
+  maxIn: number,
+  lateness: number,
+): number {
+  if (n === 0 || !(lateness >= 0)) return -1;
   let prev = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const t = words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
-    if (t < prev) return false;
+    if (t < prev) return -1;
     dst[i] = t;
     prev = t;
   }
   const bound = maxIn - lateness;
   let late = 0;
   while (late < n && dst[late] < bound) late++;
-  res.max = Math.max(prev, maxIn);
-  res.min = dst[0];
-  res.sorted = true;
-  res.late = late;
-  return true;
+  return late;
 }
 
 /** One right batch in the {@link AsofMerge} log: its `on` values and key ids (-1: not retained). */
@@ -445,7 +469,9 @@ export class AsofMerge {
   pRow = 0;
   /**
    * Per key `k` at index `k + 1`, the last row passed by the match cursor (ts NaN: none). Index 0
-   * is a sink for right rows without a key (see {@link mergeMatch}).
+   * is a sink for right rows without a key (see {@link mergeMatch}); the last index is scratch that
+   * the C kernel of {@link mergeMatchCarried} writes and nothing reads. `mV0` and `mV1` (below)
+   * have the same length.
    */
   mTs = sharedArray(Float64Array, 0);
   mSlot = sharedArray(Int32Array, 0);
@@ -500,14 +526,14 @@ export class AsofMerge {
       b.fill(fill, a.length);
       return b;
     };
-    this.mTs = grow(this.mTs, Number.NaN, 1);
-    this.mSlot = grow(this.mSlot, 0, 1);
-    this.mRowOf = grow(this.mRowOf, 0, 1);
-    const vals = sharedArray(Float64Array, (cap + 1) * this.values);
+    this.mTs = grow(this.mTs, Number.NaN, 2);
+    this.mSlot = grow(this.mSlot, 0, 2);
+    this.mRowOf = grow(this.mRowOf, 0, 2);
+    const vals = sharedArray(Float64Array, (cap + 2) * this.values);
     vals.set(this.mVals);
     this.mVals = vals;
-    this.mV0 = grow(this.mV0, 0, 1);
-    this.mV1 = grow(this.mV1, 0, 1);
+    this.mV0 = grow(this.mV0, 0, 2);
+    this.mV1 = grow(this.mV1, 0, 2);
     this.pTs = grow(this.pTs, Number.NaN);
     this.pSlot = grow(this.pSlot, 0);
     this.pRowOf = grow(this.pRowOf, 0);
@@ -669,9 +695,36 @@ export function mergeAppend(
  * {@link mergeAppend}'s loop for int64 rows that are retained and in order: converts row `j` into
  * `e.on[j]`, its key into `e.keys[j]`, counts it and notes its rank, while its value is at least the running max (from
  * `maxIn`), its key is not null and the key holds fewer than `maxRows` rows. Returns the first row
- * that is not such a row (`n` when none).
+ * that is not such a row (`n` when none). Runs the C kernel (native/asof_stream.c) when loaded.
  */
 function appendInOrder(
+  words: Int32Array,
+  keys: Int32Array,
+  e: MergeEntry,
+  count: Int32Array,
+  appended: Int32Array,
+  n: number,
+  maxIn: number,
+  maxRows: number,
+): number {
+  const native = nativeKernels();
+  if (native === undefined) return appendInOrderJs(words, keys, e, count, appended, n, maxIn, maxRows);
+  return native.asofAppendInOrder({
+    values: words,
+    keys,
+    on: e.on,
+    entryKeys: e.keys,
+    rank: e.rank,
+    count,
+    appended,
+    rows: n,
+    max: maxIn,
+    maxRows,
+  });
+}
+
+/** The TypeScript {@link appendInOrder}. */
+function appendInOrderJs(
   words: Int32Array,
   keys: Int32Array,
   e: MergeEntry,
@@ -794,17 +847,64 @@ export function mergeMatch(
 /** Where the last span of {@link mergeMatchCarried} stopped, and its unmatched rows. */
 const spanOut = sharedArray(Int32Array, 2);
 
+/** The match cursor as the C kernel of {@link mergeMatchCarried} reads and writes it: entry, row. */
+const nativeCursor = new Int32Array(2);
+
 /**
  * {@link mergeMatch} with carried values (`m.values` 1 or 2, see {@link AsofMerge.values}): left
  * rows `from..stop-1`, each matched row's values written at `i - from` in `outVals` and its bit
- * set in `bits` (LSB first; `bits` must be zero over the rows' bytes); unmatched rows get any
- * value and no bit. Returns the number of unmatched rows.
+ * set in `bits` (LSB first; `bits` must be zero over the rows' bytes); unmatched rows get the
+ * values of their key's prevailing row (or of the sink, without a key) and no bit. Returns the
+ * number of unmatched rows.
  *
- * The rows are taken in spans, one per log entry under the match cursor ({@link span}): the
- * span's loop has no test for the end of the log nor per-row stores of a match index, which made
- * it about 1.2x faster than {@link mergeMatch} on the bench data.
+ * Runs the C kernel (native/asof_stream.c: the same results, the per-key state included) when it
+ * is loaded, else {@link mergeMatchCarriedJs}.
  */
 export function mergeMatchCarried(
+  m: AsofMerge,
+  on: Float64Array,
+  keys: Int32Array | undefined,
+  from: number,
+  stop: number,
+  allowEq: boolean,
+  tol: number,
+  outVals: Float64Array[],
+  bits: Uint8Array,
+): number {
+  const native = nativeKernels();
+  if (native === undefined) return mergeMatchCarriedJs(m, on, keys, from, stop, allowEq, tol, outVals, bits);
+  const cursor = nativeCursor;
+  cursor[0] = m.mEntry;
+  cursor[1] = m.mRow;
+  const nulls = native.asofMergeCarried({
+    on,
+    keys,
+    from,
+    stop,
+    allowExactMatches: allowEq,
+    tolerance: tol,
+    log: m.log,
+    cursor,
+    ts: m.mTs,
+    slot: m.mSlot,
+    row: m.mRowOf,
+    v0: m.mV0,
+    v1: m.mV1,
+    outputs: outVals,
+    bits,
+  });
+  m.mEntry = cursor[0];
+  m.mRow = cursor[1];
+  return nulls;
+}
+
+/**
+ * The TypeScript {@link mergeMatchCarried}. The rows are taken in spans, one per log entry under
+ * the match cursor ({@link span}): the span's loop has no test for the end of the log nor per-row
+ * stores of a match index, which made it about 1.2x faster than {@link mergeMatch} on the bench
+ * data.
+ */
+function mergeMatchCarriedJs(
   m: AsofMerge,
   on: Float64Array,
   keys: Int32Array | undefined,

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FusedPart, PartRange } from './asof-fused.ts';
+import type { MergeEntry } from './asof-state.ts';
 import { ADDON_PATH, readStamp, type Stamp, sourceHash } from './native/build.ts';
 
 /**
@@ -28,12 +29,77 @@ export type NativeFusedPart = Omit<FusedPart, 'columns'> & {
   ranges?: readonly PartRange[];
 };
 
+/**
+ * `mergeMatchCarried` (asof-state.ts) as the C kernel takes it: left rows `from..stop-1` (keys
+ * undefined: every row has key 0), the merge's log and match cursor (`[entry, row]`, read at the
+ * start and written at the end), the cursor's per-key state (`AsofMerge` mTs, mSlot, mRowOf, mV0,
+ * mV1, of one length; key `k` at `k + 1`, the last slot scratch for the kernel) and the outputs of
+ * the one or two carried columns. Each entry from the cursor on must have its `vals`.
+ */
+export interface NativeMergeCarried {
+  on: Float64Array;
+  keys: Int32Array | undefined;
+  from: number;
+  stop: number;
+  allowExactMatches: boolean;
+  tolerance: number;
+  log: readonly MergeEntry[];
+  cursor: Int32Array;
+  ts: Float64Array;
+  slot: Int32Array;
+  row: Int32Array;
+  v0: Float64Array;
+  v1: Float64Array;
+  outputs: Float64Array[];
+  bits: Uint8Array;
+}
+
+/**
+ * `appendInOrder` (asof-state.ts) as the C kernel takes it: `rows` int64 `on` values (as word
+ * pairs) and key ids of a right batch, the log entry's `on`, key ids and ranks to fill, and the
+ * merge's per-key `count` and `appended`.
+ */
+export interface NativeAppend {
+  values: Int32Array;
+  keys: Int32Array;
+  on: Float64Array;
+  entryKeys: Int32Array;
+  rank: Int32Array;
+  count: Int32Array;
+  appended: Int32Array;
+  rows: number;
+  max: number;
+  maxRows: number;
+}
+
+/** `sortedInt64Late` (asof-state.ts) as the C kernel takes it: `rows` int64 values as word pairs. */
+export interface NativeScan {
+  values: Int32Array;
+  rows: number;
+  output: Float64Array;
+  max: number;
+  lateness: number;
+}
+
 export interface NativeKernels {
   /**
    * Returns the unmatched left row count (of all ranges), or -1 when the input is not in global
    * order. Throws a TypeError or RangeError for a malformed part (an array shorter than its rows).
    */
   asofBackwardFused(part: NativeFusedPart): number;
+  /**
+   * Returns the unmatched left row count. Throws a TypeError or RangeError for a malformed call (an
+   * array shorter than its rows, a key id or cursor out of range); a log entry is checked when the
+   * match reaches it.
+   */
+  asofMergeCarried(part: NativeMergeCarried): number;
+  /** Returns the first row not appended. Throws a TypeError or RangeError for a malformed call. */
+  asofAppendInOrder(part: NativeAppend): number;
+  /**
+   * Returns the late row count, or -1 when the values are not in order (or none, or the lateness is
+   * not >= 0). Throws a TypeError for a malformed call.
+   */
+  asofScanSortedInt64(part: NativeScan): number;
 }
 
 export interface NativeStatus {

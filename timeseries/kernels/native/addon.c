@@ -10,5 +10,6 @@
 
 NAPI_MODULE_INIT() {
   if (!register_asof_fused(env, exports)) return NULL;
+  if (!register_asof_stream(env, exports)) return NULL;
   return exports;
 }

@@ -6,5 +6,6 @@
 
 /* Each returns 0 when a function could not be exported. */
 int register_asof_fused(napi_env env, napi_value exports);
+int register_asof_stream(napi_env env, napi_value exports);
 
 #endif
