@@ -8,9 +8,12 @@
  * (one correctly rounded conversion, so comparisons agree at every magnitude), keys are int32
  * codes (negative: null key), value columns are copied as raw bytes of their element width.
  */
+#define _DEFAULT_SOURCE
 #include "asof_fused.h"
 
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,7 +265,35 @@ static int events_exact(const AsofFusedPart *p, const int32_t *last, const doubl
   return 1;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * Map in the pages of `base[from, to)` before the merge writes them: the output columns are new,
+ * and taking their page faults in one call per column is cheaper than one trap per page (measured
+ * here: 51 against 62 ms for 160 MB). Pages already mapped are left as they are; a kernel without
+ * MADV_POPULATE_WRITE (before Linux 5.14) refuses it, and the merge's writes fault them in instead.
+ */
+static void prefault(uint8_t *base, size_t from, size_t to) {
+#ifdef __linux__
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const uintptr_t a = ((uintptr_t)(base + from) + page - 1) & ~(page - 1);
+  const uintptr_t b = (uintptr_t)(base + to) & ~(page - 1);
+  if (b > a) madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+  (void)base;
+  (void)from;
+  (void)to;
+#endif
+}
+
 int64_t asof_backward_fused(const AsofFusedPart *p) {
+  for (int c = 0; c < p->n_columns; c++) {
+    const size_t w = (size_t)p->columns[c].width;
+    prefault(p->columns[c].output, w * (size_t)p->from, w * (size_t)p->to);
+  }
+  if (p->index != NULL) prefault(p->index, 4 * (size_t)p->from, 4 * (size_t)p->to);
   const size_t slots = (size_t)p->n_keys + 2;
   int32_t *last = malloc(slots * sizeof *last);
   double *last_on = malloc(slots * sizeof *last_on);
