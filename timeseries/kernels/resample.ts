@@ -1044,7 +1044,24 @@ export class ResampleEngine {
         fc = c0 + (to.close - c0) * w;
         fv = vw0 + (to.vwap - vw0) * w;
       }
-      this.out.push(key, j, st, grid.end(j), fo, fh, fl, fc, 0, fv, 0, Number.NaN, Number.NaN, revision, 1, 0);
+      this.out.push(
+        key,
+        j,
+        st,
+        grid.end(j),
+        fo,
+        fh,
+        fl,
+        fc,
+        0,
+        fv,
+        0,
+        Number.NaN,
+        Number.NaN,
+        revision,
+        1,
+        0,
+      );
     }
   }
 
