@@ -4,7 +4,8 @@
  */
 import {
   Bool,
-  type Data,
+  BufferType,
+  Data,
   DataType,
   Dictionary,
   Field,
@@ -225,4 +226,43 @@ export function recordBatchFromVectors(columns: Record<string, Vector>): RecordB
   const schema = new Schema(fields);
   const data = makeData({ type: new Struct(fields), length, children, nullCount: 0 });
   return new RecordBatch(schema, data as Data<Struct<TypeMap>>);
+}
+
+/**
+ * Float64 data of `values.length` rows over `values`, with `nullBitmap` when `nullCount > 0`: what
+ * `makeData({ type, data, nullBitmap, nullCount })` gives, without its type visitor (for code that
+ * builds a batch per few thousand rows).
+ */
+export function float64Data(
+  type: Float64,
+  values: Float64Array,
+  nullBitmap: Uint8Array | undefined,
+  nullCount: number,
+): Data<Float64> {
+  return new Data(type, 0, values.length, nullCount, {
+    [BufferType.DATA]: values,
+    [BufferType.VALIDITY]: nullBitmap ?? new Uint8Array(0),
+  });
+}
+
+/**
+ * A record batch of `schema` over one data per field, each of `length` rows and of its field's
+ * type, with `struct` the `Struct` of the schema's fields (made once by the caller). The result is
+ * what `new RecordBatch(schema, data)` gives, but the constructor rebuilds the schema for every
+ * batch (each field cloned, metadata maps merged), to fix children whose length differs from the
+ * batch's: about 20 ms of the streaming as-of bench's 1,500 batches. Here the lengths are the
+ * caller's invariant, so the batch is made over the schema as it is (the fields RecordBatch's
+ * constructor sets, in order).
+ */
+export function recordBatchOf(schema: Schema, struct: Struct, children: Data[], length: number): RecordBatch {
+  const data = new Data(struct, 0, length, 0, { [BufferType.VALIDITY]: new Uint8Array(0) }, children);
+  const batch = Object.create(RecordBatch.prototype) as {
+    schema: Schema;
+    data: Data<Struct>;
+    _metadata: Map<string, string>;
+  };
+  batch.schema = schema;
+  batch.data = data;
+  batch._metadata = new Map();
+  return batch as unknown as RecordBatch;
 }

@@ -1,4 +1,4 @@
-import { type RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { makeData, RecordBatch, Struct, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import fc from 'fast-check';
 import { Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,6 +204,40 @@ describeKernels('asofJoinStream: bounds, lateness and errors', () => {
     h.left(tableFromVectors({ ts: ts([1.5, 2.5, 3]) }).batches[0]);
     h.right(tableFromVectors({ ts: ts([9]), bid: float64Vector(Float64Array.of(9)) }).batches[0]);
     expect(h.rows().map((r) => r.bid)).toEqual([2, null, 3]);
+  });
+  it('emits record batches equal to those Arrow builds over their columns (left slices and nulls included)', () => {
+    const T0 = 1_767_225_600_000_000;
+    const ts = (secs: number[]) => timestampVector(Float64Array.from(secs, (x) => T0 + x * 1e6));
+    // Float64 right columns (written by the merge) and a utf8 one (gathered by slot and row).
+    const sides = [
+      (t: number[]) => ({
+        ts: ts(t),
+        bid: float64Vector(Float64Array.from(t)),
+        ask: float64Vector(Float64Array.from(t, (x) => -x)),
+      }),
+      (t: number[]) => ({ ts: ts(t), venue: vectorFromArray(t.map(String), new Utf8()) }),
+    ];
+    for (const side of sides) {
+      const h = harness({ on: 'ts', tolerance: '1s' });
+      h.right(tableFromVectors(side([0, 1])).batches[0]);
+      h.left(
+        tableFromVectors({ ts: ts([0.5, 1.5, 3, 4]), px: float64Vector(Float64Array.of(1, 2, 3, 4)) })
+          .batches[0],
+      );
+      h.right(tableFromVectors(side([5])).batches[0]);
+      h.rightDone();
+      h.leftDone();
+      // The left batch leaves in two parts: the row before the first watermark, then the rest
+      // (two of them unmatched, beyond the tolerance); an empty batch carries the right acks.
+      expect(h.out.map((b) => b.data.numRows)).toEqual([1, 3, 0]);
+      for (const { data } of h.out) {
+        const children = data.data.children;
+        const struct = makeData({ type: new Struct(data.schema.fields), length: data.numRows, children });
+        expect(data).toBeInstanceOf(RecordBatch);
+        expect(data).toEqual(new RecordBatch(data.schema, struct));
+      }
+      expect(h.out[1].data.getChild(side === sides[0] ? 'bid' : 'venue')!.nullCount).toBe(2);
+    }
   });
   it('rejects immediate emission with another strategy, and passes errors on', () => {
     const h = harness({ on: 't', strategy: 'nearest', emit: 'immediate' });

@@ -44,14 +44,15 @@ import {
   type Data,
   DataType,
   type Float64,
-  makeData,
   Precision,
   type RecordBatch,
   type Schema,
+  Struct,
 } from 'apache-arrow';
 import { Observable as Obs, type Observable, type OperatorFunction } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
 import type { Batch } from '../pipeline/types.ts';
+import { float64Data, recordBatchOf } from './arrow.ts';
 import {
   AsofConfigError,
   type AsofJoinOptions,
@@ -61,15 +62,7 @@ import {
   resolveAsofOptions,
   resolveSpan,
 } from './asof.ts';
-import {
-  batchFrom,
-  batchFromData,
-  columnOf,
-  gatherColumn,
-  KeyEncoder,
-  matchValidity,
-  onRaw,
-} from './asof-columns.ts';
+import { batchFrom, columnOf, gatherColumn, KeyEncoder, matchValidity, onRaw } from './asof-columns.ts';
 import { matchBits } from './kernels/asof-gather.ts';
 import {
   AsofHistory,
@@ -180,6 +173,9 @@ class AsofStreamState {
   private scratchBits = new Uint8Array(0);
   private readonly onBuffers: Float64Array[] = [];
   private rightTypesCache: DataType[] | undefined;
+  /** The output batches' Struct type, for {@link outStructPlan}. */
+  private outStruct: Struct | undefined;
+  private outStructPlan: AsofPlan | undefined;
   private readonly scan: LeftScan = { max: 0, min: 0, sorted: true, late: 0 };
   private rightTypesPlan: AsofPlan | undefined;
   /**
@@ -447,23 +443,22 @@ class AsofStreamState {
         i = p.ordered
           ? releasableSorted(p.on, from, n, w, r.allowExactMatches)
           : releasable(p.on, from, n, w, r.allowExactMatches);
-        values = this.carriedValues(plan, merge, i - from);
+        if (i > from) values = this.carriedValues(plan, merge, i - from);
         const bytes = (i - from + 7) >> 3;
         if (this.scratchBits.length < bytes) this.scratchBits = sharedArray(Uint8Array, bytes);
         if (values !== undefined && merge.values <= 2) {
           this.scratchBits.fill(0, 0, bytes);
-          if (i > from)
-            nulls = mergeMatchCarried(
-              merge,
-              p.on,
-              p.keys,
-              from,
-              i,
-              r.allowExactMatches,
-              this.tolerance,
-              values,
-              this.scratchBits,
-            );
+          nulls = mergeMatchCarried(
+            merge,
+            p.on,
+            p.keys,
+            from,
+            i,
+            r.allowExactMatches,
+            this.tolerance,
+            values,
+            this.scratchBits,
+          );
         } else if (i > from) {
           mergeMatch(
             merge,
@@ -496,12 +491,12 @@ class AsofStreamState {
         );
       const m = i - from;
       if (m > 0) {
-        const left = from === 0 && i === n ? p.batch : p.batch.slice(from, i);
+        const columns = this.leftColumns(plan, p.batch, from, m);
         outs.push({
           data:
             values !== undefined
-              ? this.buildCarried(plan, left, values, nulls)
-              : this.build(plan, left, rightSlot.subarray(0, m), rightRow.subarray(0, m)),
+              ? this.buildCarried(plan, columns, m, values, nulls)
+              : this.build(plan, columns, rightSlot.subarray(0, m), rightRow.subarray(0, m)),
           acks: [],
         });
         p.next = i;
@@ -524,11 +519,35 @@ class AsofStreamState {
     return batchFrom(plan.schema, columns, 0);
   }
 
-  /** Left columns as they are, right columns gathered from the retained right batches. */
-  private build(plan: AsofPlan, left: RecordBatch, rightSlot: Int32Array, rightRow: Int32Array): RecordBatch {
-    // Left columns as their data (no Vector per column), right columns gathered. Plain loops, no
-    // closures: this runs once per output batch and must stay optimised.
-    const columns: Data[] = left.data.children.slice();
+  /**
+   * Rows `from..from+m-1` of a left batch's columns (zero-copy slices of their data), with room
+   * for the right columns after them.
+   */
+  private leftColumns(plan: AsofPlan, batch: RecordBatch, from: number, m: number): Data[] {
+    const children = batch.data.children;
+    const columns: Data[] = new Array(children.length + plan.rightColumns.length);
+    const whole = from === 0 && m === batch.numRows;
+    for (let c = 0; c < children.length; c++) columns[c] = whole ? children[c] : children[c].slice(from, m);
+    return columns;
+  }
+
+  /**
+   * The output batch over its columns, `m` rows each (see {@link recordBatchOf}: Arrow's
+   * constructor would rebuild the schema for every batch).
+   */
+  private batchOf(plan: AsofPlan, columns: Data[], m: number): RecordBatch {
+    if (this.outStruct === undefined || this.outStructPlan !== plan) {
+      this.outStruct = new Struct(plan.schema.fields);
+      this.outStructPlan = plan;
+    }
+    return recordBatchOf(plan.schema, this.outStruct, columns, m);
+  }
+
+  /** Left columns (from {@link leftColumns}), right columns gathered from the retained right batches. */
+  private build(plan: AsofPlan, columns: Data[], rightSlot: Int32Array, rightRow: Int32Array): RecordBatch {
+    // Right columns gathered into the slots after the left ones. Plain loops, no closures: this
+    // runs once per output batch and must stay optimised.
+    let col = columns.length - plan.rightColumns.length;
     const names = plan.rightColumns;
     if (names.length) {
       const types = this.rightTypes(plan);
@@ -551,9 +570,12 @@ class AsofStreamState {
       for (let c = 0; c < names.length; c++) {
         const type = types[c];
         if (only >= 0 && !DataType.isDictionary(type))
-          columns.push(
-            gatherColumn({ type, chunks: [placeholder![c]] }, undefined, rightRow, matched).data[0],
-          );
+          columns[col++] = gatherColumn(
+            { type, chunks: [placeholder![c]] },
+            undefined,
+            rightRow,
+            matched,
+          ).data[0];
         else {
           let chunks: Data[] = [];
           if (placeholder) {
@@ -567,11 +589,11 @@ class AsofStreamState {
             chunks = new Array(chunksBySlot.length);
             for (let s = 0; s < chunksBySlot.length; s++) chunks[s] = chunksBySlot[s][c];
           }
-          columns.push(gatherColumn({ type, chunks }, rightSlot, rightRow, matched).data[0]);
+          columns[col++] = gatherColumn({ type, chunks }, rightSlot, rightRow, matched).data[0];
         }
       }
     }
-    return batchFromData(plan.schema, columns, left.numRows);
+    return this.batchOf(plan, columns, rightRow.length);
   }
 
   /**
@@ -613,37 +635,34 @@ class AsofStreamState {
     }
     // One buffer a column: a buffer for all (160 KB for 10k rows and two columns) was slower on
     // the bench, as allocations from 128 KB on are mapped and unmapped by the C allocator each time.
-    // Shared buffers (sharedArray): the merge writes them without V8's detached-buffer check, about
-    // 3% of the streaming bench, and the output columns can go to the worker pool as they are.
+    // Shared buffers (sharedArray): V8 does not count them towards a collection, unlike memory
+    // from Buffer.allocUnsafeSlow (uninitialised, so cheaper to allocate), which made the bench
+    // run 2.5 more full collections per 10M rows and took 1.3x the time. The other side of it:
+    // columns the consumer dropped are freed by the next collection that other garbage brings
+    // about, and the join itself makes little (none in the bench's 10M-row run, whose 160 MB of
+    // output columns stayed mapped until its end). The output columns can also go to the worker
+    // pool as they are.
     const out: Float64Array[] = new Array(names.length);
     for (let c = 0; c < names.length; c++) out[c] = sharedArray(Float64Array, rows);
     return out;
   }
 
-  /** Left columns as they are, right columns from the values the merge wrote. */
+  /** Left columns (from {@link leftColumns}), right columns from the values the merge wrote. */
   private buildCarried(
     plan: AsofPlan,
-    left: RecordBatch,
+    columns: Data[],
+    m: number,
     values: Float64Array[],
     nullCount: number,
   ): RecordBatch {
-    const columns: Data[] = left.data.children.slice();
     const types = this.rightTypes(plan);
+    const at = columns.length - values.length;
     // The merge wrote the validity into a reused buffer: copied out only when some row is
     // unmatched (rare).
-    const n = left.numRows;
-    const bitmap = nullCount > 0 ? this.scratchBits.slice(0, (n + 7) >> 3) : undefined;
+    const bitmap = nullCount > 0 ? this.scratchBits.slice(0, (m + 7) >> 3) : undefined;
     for (let c = 0; c < values.length; c++)
-      columns.push(
-        makeData({
-          type: types[c] as Float64,
-          length: n,
-          data: values[c],
-          nullBitmap: bitmap,
-          nullCount,
-        }),
-      );
-    return batchFromData(plan.schema, columns, left.numRows);
+      columns[at + c] = float64Data(types[c] as Float64, values[c], bitmap, nullCount);
+    return this.batchOf(plan, columns, m);
   }
 
   /** The batch's chunks of the output's right columns, in plan order (read once, on first use). */

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../pipeline/retry.ts';
 import { matchBits } from './asof-gather.ts';
 import {
   AsofHistory,
@@ -407,6 +408,8 @@ const mergeStepArb = fc.oneof(
         dt: fc.integer({ min: 0, max: 2 }),
         k: fc.integer({ min: -1, max: 3 }),
         nan: fc.boolean(),
+        // A NaN with its sign bit set, or -0 for a value of 0.
+        neg: fc.boolean(),
       }),
       { maxLength: 20 },
     ),
@@ -419,8 +422,9 @@ type MergeStep = typeof mergeStepArb extends fc.Arbitrary<infer T> ? T : never;
 
 /**
  * Run a stream of steps through the merge with the given kernels, carrying `values` columns (a
- * mix of ordinary values, -0, infinities and NaN payloads); returns everything the match wrote
- * and the state it left, call by call, as bytes.
+ * mix of ordinary values, -0, infinities and NaN payloads), with `on` values from `T` up (the C
+ * match compares positive values as integers, others as float64); returns everything the match
+ * wrote and the state it left, call by call, as bytes.
  */
 function runMerge(
   mode: KernelMode,
@@ -429,9 +433,9 @@ function runMerge(
   keyed: boolean,
   allowEq: boolean,
   tol: number,
+  T: number,
 ): unknown[] {
   useKernels(mode);
-  const T = 2 ** 40;
   const m = new AsofMerge();
   m.ensureKeys(4);
   m.setValues(values);
@@ -472,7 +476,8 @@ function runMerge(
       const n = s.rows.length;
       const on = Float64Array.from(s.rows, (r) => {
         leftT += r.dt;
-        return r.nan ? Number.NaN : T + leftT;
+        if (r.nan) return r.neg ? fromBits(0xfff80000, 0) : Number.NaN;
+        return r.neg && T + leftT === 0 ? -0 : T + leftT;
       });
       const keys = keyed ? Int32Array.from(s.rows, (r) => r.k) : undefined;
       const cuts = [0, ...s.cuts.map((c) => Math.min(c, n)).sort((a, b) => a - b), n];
@@ -483,9 +488,7 @@ function runMerge(
         const bits = new Uint8Array((rows + 7) >> 3);
         const nulls = mergeMatchCarried(m, on, keys, cuts[c - 1], cuts[c], allowEq, tol, out, bits);
         seen.push(nulls, out.map(bytesOf), bytesOf(bits), m.mEntry, m.mRow);
-        // The per-key state but for its last slot (the C kernel's scratch).
-        const last = m.mTs.length - 1;
-        seen.push([m.mTs, m.mSlot, m.mRowOf, m.mV0, m.mV1].map((a) => bytesOf(a.subarray(0, last))));
+        seen.push([m.mTs, m.mSlot, m.mRowOf, m.mV0, m.mV1].map(bytesOf));
       }
     } else {
       leftT += s.ahead;
@@ -506,13 +509,113 @@ describe.runIf(nativeKernels() !== undefined)('the native merge kernels', () => 
         fc.boolean(),
         fc.boolean(),
         fc.constantFrom(0, 1, 2, Number.POSITIVE_INFINITY),
-        (steps, values, keyed, allowEq, tol) => {
-          expect(runMerge('native', steps, values, keyed, allowEq, tol)).toEqual(
-            runMerge('typescript', steps, values, keyed, allowEq, tol),
+        fc.constantFrom(2 ** 40, 0, -3, -(2 ** 40)),
+        (steps, values, keyed, allowEq, tol, base) => {
+          expect(runMerge('native', steps, values, keyed, allowEq, tol, base)).toEqual(
+            runMerge('typescript', steps, values, keyed, allowEq, tol, base),
           );
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 600 },
+    );
+  });
+
+  it('compare -0 with +0 and NaN with anything as float64 does (the C match compares integers where it can)', () => {
+    const right = (dts: number[]): MergeStep => ({
+      kind: 'right',
+      int64: false,
+      rows: dts.map((dt) => ({ dt, k: 0, kind: 'row' as const })),
+    });
+    const left = (rows: [number, boolean, boolean][], cuts: number[]): MergeStep => ({
+      kind: 'left',
+      rows: rows.map(([dt, nan, neg]) => ({ dt, k: 0, nan, neg })),
+      cuts,
+    });
+    // Right rows at 0, 0 and 1 against left rows -0 and +0, then -NaN and 1, then NaN (a call
+    // each); then right rows from 2 on (above +0) against -NaN and NaN between left rows.
+    const steps = [
+      right([0, 0, 1]),
+      left(
+        [
+          [0, false, true],
+          [0, false, false],
+          [0, true, true],
+          [1, false, false],
+          [0, true, false],
+        ],
+        [2, 4],
+      ),
+      right([1, 1, 1]),
+      left(
+        [
+          [1, false, false],
+          [0, true, true],
+          [1, false, false],
+          [0, true, false],
+          [1, false, false],
+        ],
+        [3],
+      ),
+    ];
+    for (const allowEq of [true, false])
+      for (const keyed of [true, false])
+        expect(runMerge('native', steps, 2, keyed, allowEq, 1, 0)).toEqual(
+          runMerge('typescript', steps, 2, keyed, allowEq, 1, 0),
+        );
+  });
+
+  it('split long spans into two walks with the results of one: left rows in order, with NaN rows, or out of order', () => {
+    /**
+     * Right batches of 100 to 600 rows and left batches of 2 to 5 times as many (the C match splits
+     * a span from 256 left rows): left rows in order, or with NaN rows, or stepping back now and
+     * then (then the second walk's start is wrong and its work is dropped).
+     */
+    const longSteps = (seed: number, kind: 'sorted' | 'nan' | 'disorder'): MergeStep[] => {
+      const rnd = seededRandom(seed);
+      const int = (n: number) => Math.floor(rnd() * n);
+      const steps: MergeStep[] = [];
+      for (let b = 0; b < 4; b++) {
+        const n = 100 + int(500);
+        steps.push({
+          kind: 'right',
+          int64: rnd() < 0.5,
+          rows: Array.from({ length: n }, () => ({
+            dt: int(3),
+            k: int(4) - 1,
+            kind: rnd() < 0.02 ? ('late' as const) : ('row' as const),
+          })),
+        });
+        const m = n * (2 + int(4));
+        steps.push({
+          kind: 'left',
+          rows: Array.from({ length: m }, () => ({
+            dt: kind === 'disorder' && rnd() < 0.01 ? -3 : int(2),
+            k: int(5) - 1,
+            nan: kind === 'nan' && rnd() < 0.05,
+            neg: false,
+          })),
+          cuts: rnd() < 0.5 ? [] : [int(m)],
+        });
+        if (rnd() < 0.5) steps.push({ kind: 'prune', ahead: 0 });
+      }
+      return steps;
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.constantFrom<'sorted' | 'nan' | 'disorder'>('sorted', 'nan', 'disorder'),
+        fc.constantFrom<1 | 2>(1, 2),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom(0, 3, Number.POSITIVE_INFINITY),
+        (seed, kind, values, keyed, allowEq, tol) => {
+          const steps = longSteps(seed, kind);
+          expect(runMerge('native', steps, values, keyed, allowEq, tol, 2 ** 40)).toEqual(
+            runMerge('typescript', steps, values, keyed, allowEq, tol, 2 ** 40),
+          );
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 

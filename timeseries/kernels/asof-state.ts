@@ -469,9 +469,8 @@ export class AsofMerge {
   pRow = 0;
   /**
    * Per key `k` at index `k + 1`, the last row passed by the match cursor (ts NaN: none). Index 0
-   * is a sink for right rows without a key (see {@link mergeMatch}); the last index is scratch that
-   * the C kernel of {@link mergeMatchCarried} writes and nothing reads. `mV0` and `mV1` (below)
-   * have the same length.
+   * is a sink for right rows without a key (see {@link mergeMatch}). `mV0` and `mV1` (below) have
+   * the same length.
    */
   mTs = sharedArray(Float64Array, 0);
   mSlot = sharedArray(Int32Array, 0);
@@ -526,14 +525,14 @@ export class AsofMerge {
       b.fill(fill, a.length);
       return b;
     };
-    this.mTs = grow(this.mTs, Number.NaN, 2);
-    this.mSlot = grow(this.mSlot, 0, 2);
-    this.mRowOf = grow(this.mRowOf, 0, 2);
-    const vals = sharedArray(Float64Array, (cap + 2) * this.values);
+    this.mTs = grow(this.mTs, Number.NaN, 1);
+    this.mSlot = grow(this.mSlot, 0, 1);
+    this.mRowOf = grow(this.mRowOf, 0, 1);
+    const vals = sharedArray(Float64Array, (cap + 1) * this.values);
     vals.set(this.mVals);
     this.mVals = vals;
-    this.mV0 = grow(this.mV0, 0, 2);
-    this.mV1 = grow(this.mV1, 0, 2);
+    this.mV0 = grow(this.mV0, 0, 1);
+    this.mV1 = grow(this.mV1, 0, 1);
     this.pTs = grow(this.pTs, Number.NaN);
     this.pSlot = grow(this.pSlot, 0);
     this.pRowOf = grow(this.pRowOf, 0);

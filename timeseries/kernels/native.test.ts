@@ -268,13 +268,13 @@ describe.runIf(nativeKernels() !== undefined)('native asofMergeCarried', () => {
       /vals\[\] is shorter/,
     ],
     [
-      'a per-key state of fewer than 3 slots',
-      (p) => ({ ...p, v1: new Float64Array(2) }),
+      'a per-key state of fewer than 2 slots',
+      (p) => ({ ...p, v1: new Float64Array(1) }),
       'RangeError',
-      /3 to/,
+      /2 to/,
     ],
     ['from past stop', (p) => ({ ...p, from: 5, stop: 3 }), 'RangeError', /from must not be past stop/],
-    // ensureKeys(2) gives 8 keys (ids 0..7) and 10 slots: the sink, 8 keys and the scratch slot.
+    // ensureKeys(2) gives 8 keys (ids 0..7) and 9 slots: the sink and 8 keys.
     [
       'a left key past the state',
       (p) => ({ ...p, keys: Int32Array.of(0, 1, 8, 0, 1) }),
@@ -346,6 +346,13 @@ describe.runIf(nativeKernels() !== undefined)('native asofAppendInOrder', () => 
     expect(native().asofAppendInOrder({ ...valid(), keys: Int32Array.of(0, -1, 0) })).toBe(1);
     expect(native().asofAppendInOrder({ ...valid(), max: 2 })).toBe(0);
     expect(native().asofAppendInOrder({ ...valid(), maxRows: 1 })).toBe(2);
+  });
+
+  it('stops where `count >= maxRows` does, for any bound (the kernel compares integers)', () => {
+    // Key 0 holds two rows of the three: a bound it reaches stops the append at its second row.
+    const bounds = [-1, 0, 0.5, 1, 1.5, 2, 2 ** 31, 2 ** 40, Number.POSITIVE_INFINITY, Number.NaN];
+    const stops = bounds.map((maxRows) => native().asofAppendInOrder({ ...valid(), maxRows }));
+    expect(stops).toEqual([0, 0, 2, 2, 3, 3, 3, 3, 3, 3]);
   });
 
   it.each<[string, (p: NativeAppend) => unknown, string, RegExp]>([

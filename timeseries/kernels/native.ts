@@ -33,8 +33,8 @@ export type NativeFusedPart = Omit<FusedPart, 'columns'> & {
  * `mergeMatchCarried` (asof-state.ts) as the C kernel takes it: left rows `from..stop-1` (keys
  * undefined: every row has key 0), the merge's log and match cursor (`[entry, row]`, read at the
  * start and written at the end), the cursor's per-key state (`AsofMerge` mTs, mSlot, mRowOf, mV0,
- * mV1, of one length; key `k` at `k + 1`, the last slot scratch for the kernel) and the outputs of
- * the one or two carried columns. Each entry from the cursor on must have its `vals`.
+ * mV1, of one length; key `k` at `k + 1`, the sink at 0) and the outputs of the one or two carried
+ * columns. Each entry from the cursor on must have its `vals`.
  */
 export interface NativeMergeCarried {
   on: Float64Array;

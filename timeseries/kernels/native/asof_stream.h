@@ -6,8 +6,7 @@
 
 /*
  * The match cursor's prevailing right row per key (`AsofMerge` mTs, mSlot, mRowOf, mV0, mV1): key
- * `k` at index `k + 1`, index 0 the sink of right rows without a key, index `n - 1` scratch that the
- * kernel writes and never reads. Each array has `n` elements.
+ * `k` at index `k + 1`, index 0 the sink of right rows without a key. Each array has `n` elements.
  */
 typedef struct {
   double *ts;
@@ -20,7 +19,7 @@ typedef struct {
 
 /*
  * One log entry (a right batch, `MergeEntry`): `length` rows of `on` values (non-decreasing, no
- * NaN), key ids (-1: not retained, else below `n - 2`) and the first and last carried column.
+ * NaN), key ids (-1: not retained, else below `n - 1`) and the first and last carried column.
  */
 typedef struct {
   const double *on;
@@ -40,7 +39,7 @@ typedef int (*AsofStreamFetch)(void *ctx, int64_t e, int64_t row, AsofStreamEntr
 /* The arguments of `mergeMatchCarried` (asof-state.ts). */
 typedef struct {
   const double *on;     /* left `on` values */
-  const int32_t *keys;  /* left key ids (-1: none, else below `state.n - 2`), or NULL: all key 0 */
+  const int32_t *keys;  /* left key ids (-1: none, else below `state.n - 1`), or NULL: all key 0 */
   int64_t from, stop;   /* left rows to match */
   int allow_exact_matches;
   double tolerance;

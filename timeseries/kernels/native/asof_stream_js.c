@@ -132,7 +132,7 @@ static int fetch_entry(void *ctx, int64_t e, int64_t row, AsofStreamEntry *out) 
   return 1;
 }
 
-/* The per-key state: five arrays of one length, at least 3 (a key, the sink and the scratch slot). */
+/* The per-key state: five arrays of one length, at least 2 (the sink and a key). */
 static int state_fields(napi_env env, napi_value obj, AsofStreamKeys *s) {
   const char *names[5] = {"ts", "slot", "row", "v0", "v1"};
   const size_t sizes[5] = {8, 4, 4, 8, 8};
@@ -146,7 +146,8 @@ static int state_fields(napi_env env, napi_value obj, AsofStreamKeys *s) {
       return 0;
     if ((int64_t)(bytes / sizes[a]) < n) n = (int64_t)(bytes / sizes[a]);
   }
-  if (n < 3 || n > INT32_MAX) return range_fail(env, MATCH, "the per-key state must hold 3 to 2^31 - 1 slots");
+  /* The kernel adds a slot past them (its scratch). */
+  if (n < 2 || n >= INT32_MAX) return range_fail(env, MATCH, "the per-key state must hold 2 to 2^31 - 2 slots");
   s->ts = (double *)data[0];
   s->slot = (int32_t *)data[1];
   s->row = (int32_t *)data[2];
@@ -201,8 +202,8 @@ static napi_value merge_carried_js(napi_env env, napi_callback_info info) {
     arg_fail(env, MATCH, "keys", "is shorter than the rows it must hold");
     return NULL;
   }
-  /* Key ids index the state at k + 1, below the scratch slot. */
-  const int64_t n_keys = m.state.n - 2;
+  /* Key ids index the state at k + 1. */
+  const int64_t n_keys = m.state.n - 1;
   if (keyed && !keys_within((const int32_t *)keys, from, stop, -1, n_keys)) {
     range_fail(env, MATCH, "a key id of keys is out of range");
     return NULL;
