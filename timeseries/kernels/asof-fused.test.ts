@@ -258,6 +258,29 @@ function splits(): void {
     expect(one.index.filter((m) => m >= 0).length).toBeGreaterThan(10_000);
     expect(split(c, 3)).toEqual(one);
   });
+  it('equals the index kernel when blocks differ: null keys, keys past nKeys, equal times, strict', () => {
+    // The C merge takes a lean loop for blocks (8192 left rows) whose rows and keys check out
+    // first, and its checked loop for the others; these inputs mix both in one part.
+    const rnd = seededRandom(11);
+    const n = 40_000;
+    const left = timeSteps(rnd, n, 4);
+    const right = timeSteps(rnd, n / 2, 8);
+    const leftKeys = Array.from({ length: n }, (_, i) =>
+      i >= 9000 && i < 9100 ? -1 : i >= 20_000 && i < 20_050 ? 7 : Math.floor(rnd() * 4),
+    );
+    const rightKeys = Array.from({ length: n / 2 }, (_, j) =>
+      j >= 15_000 && j < 15_020 ? -1 : Math.floor(rnd() * 4),
+    );
+    for (const allowExactMatches of [true, false])
+      for (const tolerance of [20, 2 ** 60, Number.POSITIVE_INFINITY]) {
+        const c: Case = { left, right, leftKeys, rightKeys, nKeys: 5, tolerance, allowExactMatches };
+        const one = whole(c);
+        expect(one, `${allowExactMatches} ${tolerance}`).not.toBe('unsorted');
+        if (one === 'unsorted') return;
+        expect(one.index).toEqual(reference(c));
+        expect(split(c, 3)).toEqual(one);
+      }
+  });
   it('returns undefined when the split points are out of order; one part for an empty left', () => {
     const left = words([...Array(8).fill(5), ...Array(8).fill(60), ...Array(8).fill(10)]);
     expect(planBackwardParts(left, words([0, 20, 40, 60, 80]), 3, true)).toBeUndefined();

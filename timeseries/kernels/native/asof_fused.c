@@ -185,6 +185,11 @@ static inline __attribute__((always_inline)) int64_t merge_events_of(const AsofF
   const uint32_t n_keys = (uint32_t)p->n_keys;
   const int32_t none = (int32_t)n_keys, sink = (int32_t)n_keys + 1;
   const double tol = p->tolerance;
+  /* The tolerance as an int64 bound on `l - on`, for blocks that take the lean loop (see below):
+     `(double)(l - on) <= tol` is `l - on <= floor(tol)` while `tol < 2^53` (differences are
+     exact then, and never negative); an infinite tolerance passes everything. */
+  const int lean_tol = tol >= 0 && (tol < TWO_53 || tol == INFINITY);
+  const int64_t tol_i = tol == INFINITY ? INT64_MAX : lean_tol ? (int64_t)floor(tol) : 0;
   const int64_t from = p->from, to = p->to, j_to = p->j_to;
   int64_t prev_l = from > 0 ? i64_at(left, from - 1) : INT64_MIN;
   int64_t j = p->j_from;
@@ -195,37 +200,94 @@ static inline __attribute__((always_inline)) int64_t merge_events_of(const AsofF
   for (int64_t b0 = from; b0 < to; b0 += BLOCK) {
     const int64_t b1 = b0 + BLOCK < to ? b0 + BLOCK : to;
     int32_t *out = block - b0;
-    while (i < b1 && j < j_to) {
-      const int64_t l = i64_at(left, i);
-      const int64_t r = i64_at(right, j);
-      /* 0 or 1, and masks of all ones for 1; selects by masks, as a compiler may branch on `?:`. */
-      const int64_t take = allow_eq ? r <= l : r < l;
-      const int64_t take_mask = -take;
-      /* The left row's match, read before this step's write: on a left step the write goes to
-         the sink, and after a right step the row is written again. */
-      const int32_t kl = keyed ? key_at(lk, i) : 0;
-      const int32_t k = none ^ ((kl ^ none) & -(int32_t)((uint32_t)kl < n_keys));
-      out[i] = last[k] | ((int32_t)((double)(l - lon[k]) <= tol) - 1);
-      const int32_t kr = keyed ? key_at(rk, j) : 0;
-      const int32_t slot_mask = -(int32_t)(take & ((uint32_t)kr < n_keys));
-      const int32_t slot = sink ^ ((kr ^ sink) & slot_mask);
-      last[slot] = (int32_t)j;
-      lon[slot] = r;
-      bad |= (int)(take & (r < prev_r)) | (int)((take ^ 1) & (l < prev_l));
-      prev_r ^= (prev_r ^ r) & take_mask;
-      prev_l ^= (prev_l ^ l) & ~take_mask;
-      j += take;
-      i += take ^ 1;
+    /*
+     * The lean loop: when the block's left rows are in order with keys below n_keys, and so are
+     * the right rows it will take (those up to its last left value), the steps need neither order
+     * checks nor key masks. The checks run first, over rows that then stay in cache.
+     */
+    int lean = lean_tol;
+    int64_t j_end = j;
+    if (lean) {
+      int64_t prev = prev_l;
+      unsigned ok = 1;
+      for (int64_t q = b0; q < b1; q++) {
+        const int64_t l = i64_at(left, q);
+        ok &= (unsigned)(l >= prev) & (!keyed || (uint32_t)key_at(lk, q) < n_keys);
+        prev = l;
+      }
+      if (!ok) {
+        lean = 0;
+      } else {
+        const int64_t l_last = prev;
+        int64_t rprev = prev_r;
+        while (j_end < j_to) {
+          const int64_t r = i64_at(right, j_end);
+          if (allow_eq ? r > l_last : r >= l_last) break;
+          if (r < rprev || (keyed && (uint32_t)key_at(rk, j_end) >= n_keys)) {
+            lean = 0;
+            break;
+          }
+          rprev = r;
+          j_end++;
+        }
+        if (lean) {
+          prev_l = l_last;
+          if (j_end > j) prev_r = rprev;
+        }
+      }
     }
-    for (; i < b1; i++) {
-      const int64_t l = i64_at(left, i);
-      bad |= l < prev_l;
-      prev_l = l;
-      const int32_t kl = keyed ? key_at(lk, i) : 0;
-      const int32_t k = (uint32_t)kl < n_keys ? kl : none;
-      out[i] = (double)(l - lon[k]) <= tol ? last[k] : -1;
+    if (lean) {
+      while (i < b1 && j < j_end) {
+        const int64_t l = i64_at(left, i);
+        const int64_t r = i64_at(right, j);
+        const int64_t take = allow_eq ? r <= l : r < l;
+        const int32_t k = keyed ? key_at(lk, i) : 0;
+        out[i] = last[k] | ((int32_t)(l - lon[k] <= tol_i) - 1);
+        const int32_t kr = keyed ? key_at(rk, j) : 0;
+        const int32_t slot = sink ^ ((kr ^ sink) & -(int32_t)take);
+        last[slot] = (int32_t)j;
+        lon[slot] = r;
+        j += take;
+        i += take ^ 1;
+      }
+      for (; i < b1; i++) {
+        const int64_t l = i64_at(left, i);
+        const int32_t k = keyed ? key_at(lk, i) : 0;
+        out[i] = last[k] | ((int32_t)(l - lon[k] <= tol_i) - 1);
+      }
+    } else {
+      while (i < b1 && j < j_to) {
+        const int64_t l = i64_at(left, i);
+        const int64_t r = i64_at(right, j);
+        /* 0 or 1, and masks of all ones for 1; selects by masks, as a compiler may branch on `?:`. */
+        const int64_t take = allow_eq ? r <= l : r < l;
+        const int64_t take_mask = -take;
+        /* The left row's match, read before this step's write: on a left step the write goes to
+           the sink, and after a right step the row is written again. */
+        const int32_t kl = keyed ? key_at(lk, i) : 0;
+        const int32_t k = none ^ ((kl ^ none) & -(int32_t)((uint32_t)kl < n_keys));
+        out[i] = last[k] | ((int32_t)((double)(l - lon[k]) <= tol) - 1);
+        const int32_t kr = keyed ? key_at(rk, j) : 0;
+        const int32_t slot_mask = -(int32_t)(take & ((uint32_t)kr < n_keys));
+        const int32_t slot = sink ^ ((kr ^ sink) & slot_mask);
+        last[slot] = (int32_t)j;
+        lon[slot] = r;
+        bad |= (int)(take & (r < prev_r)) | (int)((take ^ 1) & (l < prev_l));
+        prev_r ^= (prev_r ^ r) & take_mask;
+        prev_l ^= (prev_l ^ l) & ~take_mask;
+        j += take;
+        i += take ^ 1;
+      }
+      for (; i < b1; i++) {
+        const int64_t l = i64_at(left, i);
+        bad |= l < prev_l;
+        prev_l = l;
+        const int32_t kl = keyed ? key_at(lk, i) : 0;
+        const int32_t k = (uint32_t)kl < n_keys ? kl : none;
+        out[i] = (double)(l - lon[k]) <= tol ? last[k] : -1;
+      }
+      if (bad) return -1;
     }
-    if (bad) return -1;
     nulls += copy_block(p, block, b0, b1 - b0);
   }
   for (; j < j_to; j++) {
