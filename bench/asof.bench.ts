@@ -7,8 +7,8 @@
  * Polars uses every core: with the native kernels (`kernel` in the notes, built by npm install)
  * on threads of the native merge; else over the worker pool, for which both tables are first moved
  * to shared memory with `shareTable` (untimed, as Polars' load is; the native path reads them as
- * well). Recorded beside it: the same call on one thread (`ours_one_thread_ms`) and, after the
- * samples, with the TypeScript kernels over the pool (`ours_typescript_ms`, median of 3). The peer
+ * well). Recorded beside it, from 3 runs after the samples: the same call on one thread
+ * (`ours_one_thread_ms`) and with the TypeScript kernels over the pool (`ours_typescript_ms`). The peer
  * is nodejs-polars `joinAsof` on the same data (loaded once from Arrow IPC, untimed), called two
  * ways: on the time-ordered frames as a user would, and on frames pre-sorted by (symbol, ts) with
  * the sort untimed; `peer_value` is the faster.
@@ -137,10 +137,8 @@ const bench: Benchmark = {
     // Untimed warm-up of both (JIT, the worker pool, Polars' thread pool).
     asofJoin(sharedTrades, sharedQuotes, OPTS);
     plTrades.joinAsof(plQuotes, PL_OPTS);
-    const oneThreadMs: number[] = [];
     const parallelMs: number[] = [];
     const vsParallel: number[] = [];
-    let matched = 0;
     const polarsMs = { timeOrdered: [] as number[], presorted: [] as number[] };
     const fasterPolars = (): PolarsVariant =>
       median(polarsMs.presorted) < median(polarsMs.timeOrdered) ? 'pre-sorted' : 'time-ordered';
@@ -166,39 +164,44 @@ const bench: Benchmark = {
       return N_TRADES / (ms / 1000);
     };
     /**
-     * The batch join with the TypeScript kernels over the worker pool, `n` times. Run after the
-     * metric's samples, not between them: the pool's outputs live in shared memory, which V8 does
-     * not count towards a collection, and they would crowd the samples' memory.
+     * `fn` timed `n` times, each after a full collection as the harness does. For the figures noted
+     * beside a metric, run after its samples, not between them: a third join inside each round left
+     * its 160 MB of garbage to the next measurement.
      */
-    const typescriptMs = (n: number): number[] => {
+    const runs = (n: number, fn: () => unknown): number[] =>
+      Array.from({ length: n }, () => {
+        globalThis.gc?.();
+        const t0 = performance.now();
+        fn();
+        return performance.now() - t0;
+      });
+    /** The batch join with the TypeScript kernels, over the worker pool. */
+    const typescript = () => {
       setNativeEnabled(false);
       try {
-        return Array.from({ length: n }, () => {
-          const t0 = performance.now();
-          asofJoin(sharedTrades, sharedQuotes, OPTS);
-          return performance.now() - t0;
-        });
+        asofJoin(sharedTrades, sharedQuotes, OPTS);
       } finally {
         setNativeEnabled(undefined);
       }
     };
-    /** The batch join on one thread. */
-    const oneThread = async () => {
-      let out: Table | undefined;
+    /** The batch join on one thread; returns its matched rows. */
+    const oneThreadJoin = (): number => {
       setParallelism(1);
-      const ms = await timeMs(() => {
-        out = asofJoin(trades, quotes, OPTS);
-      }).finally(() => setParallelism(undefined));
-      matched = out!.numRows - out!.getChild('bid')!.nullCount;
-      return ms;
+      try {
+        const out = asofJoin(trades, quotes, OPTS);
+        return out.numRows - out.getChild('bid')!.nullCount;
+      } finally {
+        setParallelism(undefined);
+      }
     };
+    const matched = oneThreadJoin();
+    const oneThread = async () => timeMs(oneThreadJoin);
     const batch = async () => {
       let out: Table | undefined;
       const ms = await timeMs(() => {
         out = asofJoin(sharedTrades, sharedQuotes, OPTS);
       });
       const m = out!.numRows - out!.getChild('bid')!.nullCount;
-      oneThreadMs.push(await oneThread());
       if (m !== matched) throw new Error(`parallel join matched ${m} rows, one thread ${matched}`);
       parallelMs.push(ms);
       return ms;
@@ -215,8 +218,8 @@ const bench: Benchmark = {
         },
         notes: () => ({
           kernel: kernelNote(),
-          ours_one_thread_ms: Math.round(median(oneThreadMs) * 10) / 10,
-          ours_typescript_ms: Math.round(median(typescriptMs(3)) * 10) / 10,
+          ours_one_thread_ms: Math.round(median(runs(3, oneThreadJoin)) * 10) / 10,
+          ours_typescript_ms: Math.round(median(runs(3, typescript)) * 10) / 10,
           matched_rows: matched,
           polars_time_ordered_ms: polarsMs.timeOrdered,
           polars_presorted_ms: polarsMs.presorted,
