@@ -164,13 +164,12 @@ const bench: Benchmark = {
       return N_TRADES / (ms / 1000);
     };
     /**
-     * `fn` timed `n` times, each after a full collection as the harness does. For the figures noted
-     * beside a metric, run after its samples, not between them: a third join inside each round left
-     * its 160 MB of garbage to the next measurement.
+     * `fn` timed `n` times. For the figures noted beside a metric, run after its samples, not
+     * between them: a third join inside each round left its 160 MB of garbage to the next
+     * measurement.
      */
     const runs = (n: number, fn: () => unknown): number[] =>
       Array.from({ length: n }, () => {
-        globalThis.gc?.();
         const t0 = performance.now();
         fn();
         return performance.now() - t0;
