@@ -1,8 +1,8 @@
 import { Table, Utf8, vectorFromArray } from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { seededRandom } from '../pipeline/retry.ts';
-import { dictionaryVector, float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
+import { dictionaryVector, tableFromVectors, timestampVector } from './arrow.ts';
+import { errorOf, randomTrades } from './operator-testing.ts';
 import { closePool, setParallelism } from './parallel/pool.ts';
 import { isSharedVector, shareTable } from './parallel/shared.ts';
 import {
@@ -27,31 +27,18 @@ interface Gen {
 }
 
 /** Time-ordered trades: ts, symbol (dictionary), price, size (fractional). */
-function trades({ n, seed = 1, gapS = 7, nulls = 0, start = T0 }: Gen): Table {
-  const rnd = seededRandom(seed);
-  const ts = new Float64Array(n);
-  const sym = new Int32Array(n);
-  const price = new Float64Array(n);
-  const size = new Float64Array(n);
-  const pValid = new Uint8Array(n).fill(1);
-  const sValid = new Uint8Array(n).fill(1);
-  let t = start;
-  for (let i = 0; i < n; i++) {
-    if (rnd() < 0.8) t += Math.floor(rnd() * 2 * gapS * S);
-    ts[i] = t;
-    sym[i] = Math.floor(rnd() * SYMBOLS.length);
-    price[i] = 100 + Math.floor(rnd() * 1000) / 10;
-    size[i] = 0.5 + rnd() * 10;
-    if (rnd() < nulls) pValid[i] = 0;
-    if (rnd() < nulls) sValid[i] = 0;
-  }
-  return tableFromVectors({
-    ts: timestampVector(ts),
-    symbol: dictionaryVector(sym, SYMBOLS, 7),
-    price: float64Vector(price, nulls ? pValid : undefined),
-    size: float64Vector(size, nulls ? sValid : undefined),
+const trades = ({ n, seed = 1, gapS = 7, nulls = 0, start = T0 }: Gen): Table =>
+  randomTrades({
+    n,
+    seed,
+    symbols: SYMBOLS,
+    start,
+    gapUs: gapS * S,
+    moveShare: 0.8,
+    nulls,
+    priceTick: 0.1,
+    wholeSizes: false,
   });
-}
 
 type Row = Record<string, unknown>;
 
@@ -97,15 +84,6 @@ function expectSameBars(table: Table, opts: ResampleOptions, threads = 2): boole
   // A column without rows has no buffers, so it counts as shared whichever path built it.
   if (one.numRows > 0) expect(isSharedVector(one.getChild('open')!)).toBe(false);
   return isSharedVector(many.getChild('open')!);
-}
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
 }
 
 describe('resampleOhlcv on the worker pool', () => {

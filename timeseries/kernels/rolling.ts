@@ -23,6 +23,11 @@
  * needed) is turned into straight-line JavaScript with `new Function`. Only numeric constants and
  * fixed identifiers go into the generated source, never user text. Specialising is what makes the
  * kernel about 3x faster than an interpreted plan (one megamorphic dispatch per row and track).
+ *
+ * Parts: {@link RollingKernel.processPart} runs only the rows of the keys given to one part and
+ * skips the others. A key's state depends on its own rows only, so parts that share out the keys
+ * give, together, the output of one pass row for row (the batch operator runs them on several
+ * threads; timeseries/parallel/rolling-task.ts).
  */
 
 export type RollingAggKind = 'sum' | 'mean' | 'min' | 'max' | 'std' | 'var' | 'count' | 'vwap' | 'ewm_mean';
@@ -395,16 +400,47 @@ type ProcessFn = (
   nulls: Float64Array | undefined,
 ) => number;
 
+/** The row loop of one part: rows whose key is not in `part` are skipped (see {@link KeyParts}). */
+type PartFn = (
+  ts: Float64Array | Int32Array,
+  keys: Int32Array,
+  cols: readonly Float64Array[],
+  out: readonly Float64Array[],
+  nulls: Float64Array | undefined,
+  partOf: Int32Array,
+  part: number,
+  parts: number,
+) => number;
+
+/**
+ * Which part each key belongs to: key k is in part `partOf[k]`, or `k % parts` when k is past the
+ * end of `partOf` (keys the caller did not plan for).
+ */
+export interface KeyParts {
+  partOf: Int32Array;
+  parts: number;
+}
+
 /**
  * The row loop. `int64`: `ts` is the Int32 word view of int64 µs (Arrow's own buffer), read as
- * hi · 2^32 + lo without a conversion pass; otherwise a Float64Array of µs.
+ * hi · 2^32 + lo without a conversion pass; otherwise a Float64Array of µs. `part`: the loop of
+ * one part ({@link PartFn}), which reads a row's key first and skips the rows of other parts.
  */
-function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int64: boolean): string {
+function genProcess(
+  opts: RollingKernelOptions,
+  p: Plan,
+  aggTrack: number[],
+  int64: boolean,
+  part: boolean,
+): string {
   const w = opts.window;
   const lines: string[] = [
-    `function (ts, keys, cols, out, nulls) {`,
+    part
+      ? 'function (ts, keys, cols, out, nulls, partOf, part, parts) {'
+      : 'function (ts, keys, cols, out, nulls) {',
     int64 ? 'const n = ts.length >> 1;' : 'const n = ts.length;',
   ];
+  if (part) lines.push('const planned = partOf.length;');
   for (let j = 0; j < opts.inputs; j++)
     if (p.slotOf[j] >= 0 || p.ewms.some((e) => e.input === j)) lines.push(`const c${j} = cols[${j}];`);
   // z{a}: NaN (null) outputs of aggregate a, zf{a} / zl{a} the first and last row of one.
@@ -414,8 +450,10 @@ function genProcess(opts: RollingKernelOptions, p: Plan, aggTrack: number[], int
   const isNull = (a: number) => `{ z${a}++; if (zf${a} < 0) zf${a} = i; zl${a} = i; }`;
   lines.push(
     'for (let i = 0; i < n; i++) {',
+    part
+      ? 'const k = keys[i]; if ((k < planned ? partOf[k] : k % parts) !== part) continue;'
+      : 'const k = keys === null ? 0 : keys[i];',
     int64 ? 'const t = ts[2 * i + 1] * 4294967296 + (ts[2 * i] >>> 0);' : 'const t = ts[i];',
-    'const k = keys === null ? 0 : keys[i];',
     'let s = states[k]; if (s === undefined) { s = newState(); states[k] = s; }',
     opts.unsorted === 'skip'
       ? `if (!(t >= s.lastTs)) { skipped[0]++; ${opts.aggs.map((_, a) => `o${a}[i] = NaN; ${isNull(a)}`).join(' ')} continue; }`
@@ -491,8 +529,10 @@ function compile(opts: RollingKernelOptions): Compiled {
     genRecompute(p),
     'const states = [];',
     'const skipped = new Float64Array(1);',
-    `return { skipped, f64: ${genProcess(opts, p, aggTrack, false)},`,
-    `i64: ${genProcess(opts, p, aggTrack, true)} };`,
+    `return { skipped, f64: ${genProcess(opts, p, aggTrack, false, false)},`,
+    `i64: ${genProcess(opts, p, aggTrack, true, false)},`,
+    `f64Part: ${genProcess(opts, p, aggTrack, false, true)},`,
+    `i64Part: ${genProcess(opts, p, aggTrack, true, true)} };`,
   ].join('\n');
   let factory = FACTORIES.get(source);
   if (factory === undefined) {
@@ -507,6 +547,8 @@ type Factory = (add: typeof kadd) => Compiled;
 interface Compiled {
   f64: ProcessFn;
   i64: ProcessFn;
+  f64Part: PartFn;
+  i64Part: PartFn;
   /** Rows skipped as unsorted (unsorted: skip). */
   skipped: Float64Array;
 }
@@ -552,6 +594,32 @@ export class RollingKernel {
     if (ts instanceof BigInt64Array)
       return this.run.i64(new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2), keys, cols, out, nulls);
     return this.run.f64(ts, keys, cols, out, nulls);
+  }
+
+  /**
+   * {@link RollingKernel.process} over the rows whose key is in part `part` of `split` only: the
+   * other rows are neither read (beyond their key) nor written, and leave no state. `nulls`
+   * counts this part's rows; the returned row is the first unsorted row of this part's keys.
+   * Kernels given every part of the same split, over the same rows, write together what one
+   * {@link RollingKernel.process} call writes; their null counts and skipped rows add up to its,
+   * the first and last null rows are the least and greatest of theirs, and its unsorted row is
+   * the least of theirs.
+   */
+  processPart(
+    ts: Float64Array | BigInt64Array,
+    keys: Int32Array,
+    cols: readonly Float64Array[],
+    out: readonly Float64Array[],
+    nulls: Float64Array | undefined,
+    split: KeyParts,
+    part: number,
+  ): number {
+    const { partOf, parts } = split;
+    if (ts instanceof BigInt64Array) {
+      const words = new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2);
+      return this.run.i64Part(words, keys, cols, out, nulls, partOf, part, parts);
+    }
+    return this.run.f64Part(ts, keys, cols, out, nulls, partOf, part, parts);
   }
 }
 

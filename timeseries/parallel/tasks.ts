@@ -6,10 +6,16 @@
  */
 import { asofTasks } from './asof-task.ts';
 import { resampleTasks } from './resample-task.ts';
+import { rollingTasks } from './rolling-task.ts';
 
 export type TaskFn = (part: any) => unknown;
 
-export const TASKS: Readonly<Record<string, TaskFn>> = { ...asofTasks, ...resampleTasks, ...selfTest() };
+export const TASKS: Readonly<Record<string, TaskFn>> = {
+  ...asofTasks,
+  ...resampleTasks,
+  ...rollingTasks,
+  ...selfTest(),
+};
 
 /**
  * Tasks the pool's own tests use: an echo of the part, a sum over a shared range, a failure, and a
