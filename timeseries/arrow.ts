@@ -196,15 +196,22 @@ export function timestampVector(us: Float64Array, valid?: Uint8Array): Vector<Ti
   );
 }
 
-/** A dictionary-encoded utf8 vector (Int32 codes) over the given dictionary. */
+/**
+ * A dictionary-encoded utf8 vector (Int32 codes) over the given dictionary; `valid` (1 = valid)
+ * marks null rows, whose codes are ignored.
+ */
 export function dictionaryVector(
   codes: Int32Array,
   dictionary: readonly string[],
   id = -1,
+  valid?: Uint8Array,
 ): Vector<Dictionary<Utf8, Int32>> {
   const dictVec = vectorFromArray(dictionary as string[], new Utf8());
   const type = new Dictionary(new Utf8(), new Int32(), id >= 0 ? id : undefined);
-  return makeVector(makeData({ type, length: codes.length, data: codes, dictionary: dictVec }));
+  const { bitmap, nullCount } = valid ? validityBitmap(valid) : { bitmap: undefined, nullCount: 0 };
+  return makeVector(
+    makeData({ type, length: codes.length, data: codes, nullBitmap: bitmap, nullCount, dictionary: dictVec }),
+  );
 }
 
 /** Build a table from named vectors of equal length, in order. */

@@ -17,6 +17,8 @@ export interface TradesSpec {
   nulls?: number;
   /** Share of prices that are NaN. */
   nans?: number;
+  /** Share of null symbols. */
+  nullKeys?: number;
   /** Prices are `100 + k * priceTick`, k in [0, 1000). */
   priceTick: number;
   /** Whole sizes 1..10, or fractional in [0.5, 10.5). */
@@ -25,7 +27,7 @@ export interface TradesSpec {
 
 /** Columns ts, symbol, price, size. */
 export function randomTrades(spec: TradesSpec): Table {
-  const { n, symbols, gapUs, moveShare, nulls = 0, nans = 0, priceTick } = spec;
+  const { n, symbols, gapUs, moveShare, nulls = 0, nans = 0, nullKeys = 0, priceTick } = spec;
   const rnd = seededRandom(spec.seed ?? 1);
   const ts = new Float64Array(n);
   const sym = new Int32Array(n);
@@ -33,6 +35,7 @@ export function randomTrades(spec: TradesSpec): Table {
   const size = new Float64Array(n);
   const pValid = new Uint8Array(n).fill(1);
   const sValid = new Uint8Array(n).fill(1);
+  const kValid = new Uint8Array(n).fill(1);
   let t = spec.start;
   for (let i = 0; i < n; i++) {
     if (rnd() < moveShare) t += Math.floor(rnd() * 2 * gapUs);
@@ -42,10 +45,12 @@ export function randomTrades(spec: TradesSpec): Table {
     size[i] = spec.wholeSizes ? 1 + Math.floor(rnd() * 10) : 0.5 + rnd() * 10;
     if (nulls > 0 && rnd() < nulls) pValid[i] = 0;
     if (nulls > 0 && rnd() < nulls) sValid[i] = 0;
+    if (nullKeys > 0 && rnd() < nullKeys) kValid[i] = 0;
   }
+  const symbol = dictionaryVector(sym, symbols, 7, nullKeys > 0 ? kValid : undefined);
   return tableFromVectors({
     ts: timestampVector(ts),
-    symbol: dictionaryVector(sym, symbols, 7),
+    symbol,
     price: float64Vector(price, nulls > 0 ? pValid : undefined),
     size: float64Vector(size, nulls > 0 ? sValid : undefined),
   });

@@ -36,6 +36,7 @@ const trades = ({ n, seed = 1, gapS = 7, nulls = 0, start = T0 }: Gen): Table =>
     gapUs: gapS * S,
     moveShare: 0.8,
     nulls,
+    nullKeys: nulls,
     priceTick: 0.1,
     wholeSizes: false,
   });

@@ -1,4 +1,4 @@
-import { RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { RecordBatch, Table, tableFromIPC, tableToIPC, type Vector } from 'apache-arrow';
 import fc from 'fast-check';
 import { from, lastValueFrom, Subject, toArray, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,8 @@ const SYMBOLS = ['A', 'B', 'C'];
 
 interface Trade {
   t: number;
-  sym: string;
+  /** null: a null key. */
+  sym: string | null;
   p: number;
   s: number;
 }
@@ -29,10 +30,15 @@ interface Trade {
 function columns(rows: Trade[]) {
   return {
     ts: timestampVector(new Float64Array(rows.map((r) => r.t))),
-    symbol: dictionaryVector(new Int32Array(rows.map((r) => SYMBOLS.indexOf(r.sym))), SYMBOLS),
+    symbol: symbolVector(rows),
     price: float64Vector(new Float64Array(rows.map((r) => r.p))),
     size: float64Vector(new Float64Array(rows.map((r) => r.s))),
   };
+}
+
+function symbolVector(rows: Trade[]): Vector {
+  const codes = new Int32Array(rows.map((r) => Math.max(0, SYMBOLS.indexOf(r.sym ?? ''))));
+  return dictionaryVector(codes, SYMBOLS, -1, new Uint8Array(rows.map((r) => (r.sym === null ? 0 : 1))));
 }
 
 const rb = (rows: Trade[]): RecordBatch => recordBatchFromVectors(columns(rows));
@@ -68,7 +74,7 @@ const byKeyTime = (rows: Record<string, unknown>[]) =>
       String(a.symbol ?? '').localeCompare(String(b.symbol ?? '')) || (a.ts as number) - (b.ts as number),
   );
 
-function randomTrades(seed: number, n: number): Trade[] {
+function randomTrades(seed: number, n: number, nullKeys = false): Trade[] {
   let x = seed >>> 0 || 1;
   const rnd = () => {
     x ^= x << 13;
@@ -83,7 +89,7 @@ function randomTrades(seed: number, n: number): Trade[] {
     t += r < 0.2 ? 0 : r < 0.9 ? Math.floor(rnd() * 30) * S : Math.floor(rnd() * 300) * S;
     out.push({
       t,
-      sym: SYMBOLS[Math.floor(rnd() * 3)],
+      sym: nullKeys && rnd() < 0.1 ? null : SYMBOLS[Math.floor(rnd() * 3)],
       p: 50 + Math.floor(rnd() * 40) / 2,
       s: 1 + Math.floor(rnd() * 5),
     });
@@ -106,7 +112,7 @@ function virtualClock(): Clock & { advance(toMs: number): void } {
 }
 
 describe('resampleOhlcvStream equals the batch operator', () => {
-  it('for any split of the input into batches (final bars, lateness 0, then complete)', async () => {
+  it('for any split of the input into batches (final bars, lateness 0, then complete; null keys too)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
@@ -120,8 +126,9 @@ describe('resampleOhlcvStream equals the batch operator', () => {
           by: fc.constantFrom(undefined, 'symbol'),
           timeZone: fc.constantFrom(undefined, 'America/New_York'),
         }),
-        async (seed, cuts, cfg) => {
-          const rows = randomTrades(seed, 80);
+        fc.boolean(),
+        async (seed, cuts, cfg, nullKeys) => {
+          const rows = randomTrades(seed, 80, nullKeys);
           const o = { ...cfg, includeFirstLastTs: true } as ResampleOptions;
           const expected = plain(resampleOhlcv(tableFromVectors(columns(rows)), o));
           const bounds = [0, ...[...cuts].sort((a, b) => a - b), rows.length];

@@ -53,7 +53,6 @@ import {
   checkTimestampColumn,
   defaultTimestampColumn,
   KeyEncoder,
-  maskNullKeys,
   type ResampleOptions,
 } from './resample.ts';
 
@@ -369,7 +368,7 @@ export function resampleOhlcvStream(
                 engine.pushInt64Times(plain.words, plain.codes, plain.price, plain.size, pushOpts);
               } else {
                 const codes = keys.encode(rb);
-                const price = maskNullKeys(rb, by, float64Column(rb, priceName));
+                const price = float64Column(rb, priceName);
                 const size = float64Column(rb, sizeName);
                 pushOpts.keyCount = keys.size;
                 const words = engine.hasGrid ? int64Words(rb, tsName) : undefined;

@@ -8,10 +8,17 @@ import { type ResampleOptions, resampleOhlcv } from './resample.ts';
 const T0 = Date.UTC(2024, 0, 2) * 1000;
 const S = 1e6;
 
-function trades(rows: { t: number; sym?: string; p: number; s: number }[], symbols = ['A', 'B', 'C']): Table {
+/** Trades as a table; a `sym` of null is a null key, a missing one is 'A'. */
+function trades(
+  rows: { t: number; sym?: string | null; p: number; s: number }[],
+  symbols = ['A', 'B', 'C'],
+): Table {
+  const codes = new Int32Array(rows.map((r) => Math.max(0, symbols.indexOf(r.sym ?? 'A'))));
+  const valid = new Uint8Array(rows.map((r) => (r.sym === null ? 0 : 1)));
+  const symbol = dictionaryVector(codes, symbols, 7, valid);
   return tableFromVectors({
     ts: timestampVector(new Float64Array(rows.map((r) => r.t))),
-    symbol: dictionaryVector(new Int32Array(rows.map((r) => symbols.indexOf(r.sym ?? 'A'))), symbols, 7),
+    symbol,
     price: float64Vector(new Float64Array(rows.map((r) => r.p))),
     size: float64Vector(new Float64Array(rows.map((r) => r.s))),
   });
@@ -141,7 +148,7 @@ describe('resampleOhlcv (batch operator)', () => {
     expect(() => resampleOhlcv(bad, { every: '1m' })).toThrow(/row 1 is at/);
   });
 
-  it('ignores rows with a null key', () => {
+  it('groups rows with a null key under a null key, after the dictionary keys', () => {
     const t = tableFromVectors({
       ts: timestampVector(new Float64Array([T0, T0 + S, T0 + 2 * S])),
       symbol: dictionaryVector(new Int32Array([0, 0, 1]), ['A', 'B']),
@@ -163,11 +170,31 @@ describe('resampleOhlcv (batch operator)', () => {
       price: t.getChild('price')!,
       size: t.getChild('size')!,
     });
-    expect(
-      plain(resampleOhlcv(withNull, { every: '1m', by: 'symbol' })).map((r) => [r.symbol, r.open, r.trades]),
-    ).toEqual([
+    const out = resampleOhlcv(withNull, { every: '1m', by: 'symbol' });
+    expect(plain(out).map((r) => [r.symbol, r.open, r.trades])).toEqual([
       ['A', 1, 1],
       ['B', 3, 1],
+      [null, 2, 1],
+    ]);
+    expect(out.getChild('symbol')!.nullCount).toBe(1);
+    // Two key columns: a null in either makes its own composite key.
+    const two = tableFromVectors({
+      ts: withNull.getChild('ts')!,
+      symbol: withNull.getChild('symbol')!,
+      venue: makeVector(masked),
+      price: withNull.getChild('price')!,
+      size: withNull.getChild('size')!,
+    });
+    expect(
+      plain(resampleOhlcv(two, { every: '1m', by: ['symbol', 'venue'] })).map((r) => [
+        r.symbol,
+        r.venue,
+        r.open,
+      ]),
+    ).toEqual([
+      ['A', 'A', 1],
+      [null, null, 2],
+      ['B', 'B', 3],
     ]);
   });
 
@@ -179,7 +206,11 @@ describe('resampleOhlcv (batch operator)', () => {
 });
 
 /** Deterministic trades: increasing times (some equal), integer sizes so sums are exact. */
-function randomTrades(seed: number, n: number): { t: number; sym: string; p: number; s: number }[] {
+function randomTrades(
+  seed: number,
+  n: number,
+  nullKeys = false,
+): { t: number; sym: string | null; p: number; s: number }[] {
   let x = seed >>> 0 || 1;
   const rnd = () => {
     x ^= x << 13;
@@ -194,7 +225,7 @@ function randomTrades(seed: number, n: number): { t: number; sym: string; p: num
     t += r < 0.15 ? 0 : r < 0.9 ? Math.floor(rnd() * 40) * S : Math.floor(rnd() * 400) * S;
     out.push({
       t,
-      sym: ['A', 'B', 'C'][Math.floor(rnd() * 3)],
+      sym: nullKeys && rnd() < 0.1 ? null : ['A', 'B', 'C'][Math.floor(rnd() * 3)],
       p: 100 + Math.floor(rnd() * 50) / 4,
       s: 1 + Math.floor(rnd() * 9),
     });
@@ -250,7 +281,7 @@ const sortRows = (rows: unknown[][]) =>
   [...rows].sort((a, b) => String(a[0]).localeCompare(String(b[0])) || (a[1] as number) - (b[1] as number));
 
 describe('resampleOhlcv matches nodejs-polars group_by_dynamic', () => {
-  it('on seeded random trades for every/period/offset/closed/label/by combinations', () => {
+  it('on seeded random trades for every/period/offset/closed/label/by combinations, null keys included', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
@@ -260,8 +291,9 @@ describe('resampleOhlcv matches nodejs-polars group_by_dynamic', () => {
         fc.constantFrom('left', 'right', 'both', 'none'),
         fc.constantFrom('left', 'right'),
         fc.boolean(),
-        (seed, every, period, offset, closed, label, by) => {
-          const rows = randomTrades(seed, 120);
+        fc.boolean(),
+        (seed, every, period, offset, closed, label, by, nullKeys) => {
+          const rows = randomTrades(seed, 120, nullKeys);
           const o: ResampleOptions = { every, period, offset, closed: closed as any, label: label as any };
           const ours = plain(resampleOhlcv(trades(rows), { ...o, by: by ? 'symbol' : undefined })).map(
             (r) => [by ? r.symbol : '', r.ts, r.open, r.high, r.low, r.close, r.volume, r.trades],

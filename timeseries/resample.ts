@@ -25,8 +25,9 @@
  * - **Aggregates**: open/close are the price of the first/last row in time (equal times keep row
  *   order), high/low the extremes, volume Σ size, vwap Σ(price·size)/Σ size, trades the row count,
  *   first_ts/last_ts their event times.
- * - **Nulls** (or NaN): a row whose price or key is null is ignored (a null time is an error
- *   here; the streaming operator ignores such rows and counts them). A null size makes a trade
+ * - **Nulls** (or NaN): a row whose price is null is ignored (a null time is an error here; the
+ *   streaming operator ignores such rows and counts them). Rows with a null key form a key of
+ *   their own, whose bars have a null key (Polars and QuestDB group them too). A null size makes a trade
  *   with no volume (counted in trades, not in volume or vwap); vwap is null when the volume is 0.
  * - **Fill** (empty windows between a key's first and last bar, never before or after):
  *   `null` nulls the prices; `prev` repeats each price aggregate of the previous bar (QuestDB
@@ -74,6 +75,7 @@ import {
   tableFromVectors,
   timestampsUs,
   timestampVector,
+  validityBitmap,
 } from './arrow.ts';
 import type { Align } from './kernels/calendar.ts';
 import { float64ToInt64, setInt64 } from './kernels/int64.ts';
@@ -156,11 +158,15 @@ export function byColumns(by: string | string[] | undefined): string[] {
 /**
  * Combines several key columns into one Int32 code per row. Codes are stable across calls (the
  * streaming operator keeps one encoder per stream), so per-key state can be indexed by them.
+ * A null key is a key of its own (as in Polars and QuestDB): each column gets a code for null the
+ * first time it has one, after the dictionary entries mapped so far, and key vectors mark it null.
  */
 export class KeyEncoder {
-  /** Per by-column: the stream-level dictionary and its index. */
+  /** Per by-column: the stream-level dictionary (a placeholder '' at the null code) and its index. */
   readonly dicts: string[][];
   private readonly index: Map<string, number>[];
+  /** Per by-column: the code of the null key, or -1 before the first null. */
+  private readonly nullCodes: number[];
   /** Composite code → per-column code (flattened, `width` entries per key). */
   private parts: number[] = [];
   private readonly composite = new Map<string, number>();
@@ -173,6 +179,7 @@ export class KeyEncoder {
   constructor(readonly columns: readonly string[]) {
     this.dictIds = columns.map(() => new Dictionary(new Utf8(), new Int32()).id);
     this.dicts = columns.map(() => []);
+    this.nullCodes = columns.map(() => -1);
     this.index = columns.map(() => new Map());
     this.mapCache = columns.map(() => new WeakMap());
   }
@@ -186,20 +193,34 @@ export class KeyEncoder {
     if (this.columns.length === 0) return undefined;
     const local = this.columns.map((c, j) => this.localCodes(t, c, j));
     const n = t.numRows;
-    if (local.length === 1) return this.single(local[0].codes, local[0].map);
+    if (local.length === 1) return this.single(local[0].codes, local[0].map, local[0].nulls);
+    const nullCodes = local.map((l, j) => (l.nulls ? this.nullCode(j) : -1));
+    const part = (j: number, i: number): number => {
+      const l = local[j];
+      return l.nulls?.[i] ? nullCodes[j] : l.map[l.codes[i]];
+    };
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       let name = '';
-      for (let j = 0; j < local.length; j++) name += `${local[j].map[local[j].codes[i]]},`;
+      for (let j = 0; j < local.length; j++) name += `${part(j, i)},`;
       let c = this.composite.get(name);
       if (c === undefined) {
         c = this.count++;
         this.composite.set(name, c);
-        for (let j = 0; j < local.length; j++) this.parts.push(local[j].map[local[j].codes[i]]);
+        for (let j = 0; j < local.length; j++) this.parts.push(part(j, i));
       }
       out[i] = c;
     }
     return out;
+  }
+
+  /** Column `j`'s code for a null key, made on first use. */
+  private nullCode(j: number): number {
+    if (this.nullCodes[j] < 0) {
+      this.nullCodes[j] = this.dicts[j].length;
+      this.dicts[j].push('');
+    }
+    return this.nullCodes[j];
   }
 
   /**
@@ -215,13 +236,22 @@ export class KeyEncoder {
       map = this.mapNames(names, 0);
       this.mapCache[0].set(dict, map);
     }
-    return this.single((d.values as Int32Array).subarray(0, d.length), map);
+    return this.single((d.values as Int32Array).subarray(0, d.length), map, nullMask([d], d.length));
   }
 
-  /** One key column: stream-level codes from local codes and the local → stream map. */
-  private single(codes: Int32Array, map: Int32Array): Int32Array {
-    for (let g = this.count; g < this.dicts[0].length; g++) this.parts.push(g);
-    this.count = this.dicts[0].length;
+  /**
+   * One key column: stream-level codes from local codes and the local → stream map, with the null
+   * code where `nulls` is set.
+   */
+  private single(codes: Int32Array, map: Int32Array, nulls: Uint8Array | undefined): Int32Array {
+    if (nulls) {
+      const nullCode = this.nullCode(0);
+      this.grow();
+      const out = new Int32Array(codes.length);
+      for (let i = 0; i < codes.length; i++) out[i] = nulls[i] ? nullCode : map[codes[i]];
+      return out;
+    }
+    this.grow();
     let identity = true;
     for (let d = 0; d < map.length; d++) if (map[d] !== d) identity = false;
     if (identity) return codes;
@@ -230,13 +260,24 @@ export class KeyEncoder {
     return out;
   }
 
+  /** With one key column, composite codes are the column's codes: count the new ones. */
+  private grow(): void {
+    for (let g = this.count; g < this.dicts[0].length; g++) this.parts.push(g);
+    this.count = this.dicts[0].length;
+  }
+
   /**
    * A key column's codes in this batch and the map from its dictionary to the stream-level one.
    * The map is cached per Arrow dictionary object, so batches sharing a dictionary (slices, or
    * the decoder's growing dictionary between growths) cost no string work.
    */
-  private localCodes(t: Columnar, name: string, j: number): { codes: Int32Array; map: Int32Array } {
+  private localCodes(
+    t: Columnar,
+    name: string,
+    j: number,
+  ): { codes: Int32Array; map: Int32Array; nulls: Uint8Array | undefined } {
     const v = t.getChild(name);
+    const nulls = v ? nullMask(v.data, v.length) : undefined;
     const dict = v && v.type instanceof Dictionary ? v.data[v.data.length - 1].dictionary : undefined;
     if (v && dict) {
       let map = this.mapCache[j].get(dict);
@@ -256,10 +297,10 @@ export class KeyEncoder {
           o += d.length;
         }
       }
-      return { codes, map };
+      return { codes, map, nulls };
     }
     const { codes, dictionary } = keyCodes(t, name);
-    return { codes, map: this.mapNames(dictionary, j) };
+    return { codes, map: this.mapNames(dictionary, j), nulls };
   }
 
   private mapNames(dictionary: readonly string[], j: number): Int32Array {
@@ -285,7 +326,26 @@ export class KeyEncoder {
    */
   keyVector(j: number, codes: Int32Array): Vector {
     const c = this.keyDictionary(j);
-    return makeVector(makeData({ type: c.type, length: codes.length, data: codes, dictionary: c.values }));
+    const { bitmap, nullCount } = this.keyValidity(j, codes);
+    return makeVector(
+      makeData({
+        type: c.type,
+        length: codes.length,
+        data: codes,
+        nullBitmap: bitmap,
+        nullCount,
+        dictionary: c.values,
+      }),
+    );
+  }
+
+  /** The validity of key codes of column `j`: null where the code is the null key's. */
+  keyValidity(j: number, codes: Int32Array): { bitmap: Uint8Array | undefined; nullCount: number } {
+    const nullCode = this.nullCodes[j];
+    if (nullCode < 0) return { bitmap: undefined, nullCount: 0 };
+    const valid = new Uint8Array(codes.length);
+    for (let i = 0; i < codes.length; i++) valid[i] = codes[i] === nullCode ? 0 : 1;
+    return validityBitmap(valid);
   }
 
   /** The Arrow type and values of column `j`'s dictionary (rebuilt only when it grew). */
@@ -309,27 +369,25 @@ export class KeyEncoder {
 
   /** A readable key for messages: `symbol=BTC-USD`. */
   describe(code: number): string {
-    return this.columns.map((c, j) => `${c}=${this.dicts[j][this.part(code, j)]}`).join(', ');
+    return this.columns
+      .map((c, j) => {
+        const p = this.part(code, j);
+        return `${c}=${p === this.nullCodes[j] ? 'null' : this.dicts[j][p]}`;
+      })
+      .join(', ');
   }
 }
 
-/**
- * Rows with a null key are not attributed to any key: they are ignored like rows with a null
- * price. Returns `price`, or a copy with NaN where a key is null.
- */
-export function maskNullKeys(t: Columnar, by: readonly string[], price: Float64Array): Float64Array {
-  let out = price;
-  for (const name of by) {
-    const v = t.getChild(name);
-    if (!v || v.nullCount === 0) continue;
-    if (out === price) out = new Float64Array(price);
-    let o = 0;
-    for (const d of v.data) {
-      for (let i = 0; i < d.length; i++) if (!d.getValid(i)) out[o + i] = Number.NaN;
-      o += d.length;
-    }
+/** 1 where a row of the column is null; undefined when none is. */
+function nullMask(data: readonly Data[], length: number): Uint8Array | undefined {
+  if (!data.some((d) => d.nullCount > 0)) return undefined;
+  const nulls = new Uint8Array(length);
+  let o = 0;
+  for (const d of data) {
+    if (d.nullCount > 0) for (let i = 0; i < d.length; i++) nulls[o + i] = d.getValid(i) ? 0 : 1;
+    o += d.length;
   }
-  return out;
+  return nulls;
 }
 
 /** What the bar columns look like: shared by the batch and streaming operators. */
@@ -517,7 +575,8 @@ export class BarBatchBuilder {
       if (this.dictTypes[j] !== dict.type) fresh = true;
       this.dictTypes[j] = dict.type;
       names.push(layout.by[j]);
-      children.push(leafData(dict.type, n, codes, undefined, 0, dict.values));
+      const { bitmap, nullCount } = keys.keyValidity(j, codes);
+      children.push(leafData(dict.type, n, codes, bitmap, nullCount, dict.values));
     }
     names.push(layout.tsName);
     children.push(int64Data(TS_TYPE, layout.label === 'right' ? bars.end : bars.start, idx));
@@ -624,7 +683,7 @@ export function resampleOhlcv(table: Table, opts: ResampleOptions): Table {
   const by = byColumns(opts.by);
   const keys = new KeyEncoder(by);
   const codes = keys.encode(table);
-  const price = maskNullKeys(table, by, float64Column(table, opts.price ?? 'price'));
+  const price = float64Column(table, opts.price ?? 'price');
   const size = float64Column(table, opts.size ?? 'size');
   const parallel = parallelBars(table, opts, tsName, by, codes, price, size, keys.size);
   const bars = parallel ?? singleBars(table, opts, tsName, by, keys, codes, price, size);
