@@ -5,8 +5,9 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { Registry } from '../config/registry.ts';
 import { AckSet } from '../pipeline/acks.ts';
+import { VirtualClock } from '../pipeline/clock.ts';
 import type { Batch, ComponentContext } from '../pipeline/types.ts';
-import { float64Vector, tableFromVectors } from './arrow.ts';
+import { float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { asofJoinSpec, registerAsof, zAsofJoinConfig } from './asof-op.ts';
 import { rowsOf } from './asof-testing.ts';
 import { kernelModes, useKernels } from './kernels/native-testing.ts';
@@ -88,5 +89,29 @@ describe('asof_join op spec', () => {
       { t: 5, bid: null },
     ]);
     expect(out[0].stream).toBe('trades');
+  });
+  it('passes idle_timeout to the operator, timed by the context clock', () => {
+    const T0 = 1_767_225_600_000_000;
+    const ts = (secs: number[]) => timestampVector(Float64Array.from(secs, (x) => T0 + x * 1e6));
+    const quotes = tableFromVectors({ ts: ts([0, 1]), bid: float64Vector(Float64Array.of(1, 2)) });
+    const right = new Subject<Batch>();
+    const clock = new VirtualClock();
+    const ctx = {
+      name: 'joined',
+      stream: () => right,
+      schemaOf: () => quotes.schema,
+      clock,
+    } as unknown as ComponentContext;
+    const config = zAsofJoinConfig.parse(parse('right: quotes\non: ts\nidle_timeout: 1500ms\n'));
+    expect(config.idle_timeout).toBe(1500);
+    const left = new Subject<Batch>();
+    const out: Batch[] = [];
+    left.pipe(asofJoinSpec.create(config, ctx)).subscribe((b) => out.push(b));
+    right.next({ stream: 'quotes', data: quotes.batches[0], acks: AckSet.empty() });
+    left.next({ stream: 'trades', data: tableFromVectors({ ts: ts([2]) }).batches[0], acks: AckSet.empty() });
+    clock.advance(1499);
+    expect(out.length).toBe(0);
+    clock.advance(1);
+    expect(out.flatMap((b) => rowsOf(new Table([b.data])).map((r) => r.bid))).toEqual([2]);
   });
 });

@@ -4,6 +4,7 @@
  * is {@link asofJoinStream} (timeseries/asof-stream.ts).
  */
 import { z } from 'zod';
+import { zDurationMs } from '../config/common.ts';
 import type { OpSpec, Registry } from '../config/registry.ts';
 import { parseDuration } from '../config/units.ts';
 import { asofJoinStream, newAsofStreamStats } from './asof-stream.ts';
@@ -60,6 +61,11 @@ export const zAsofJoinConfig = z
       .positive()
       .default(100_000)
       .describe('Bound on the right rows kept per key; the oldest are dropped beyond it (counted)'),
+    idle_timeout: zDurationMs
+      .optional()
+      .describe(
+        'When the right input sends nothing for this long (processing time), its event time advances with the clock, so left rows are not held by a quiet right side (timestamp on columns)',
+      ),
     emit: z
       .enum(['final', 'immediate'])
       .default('final')
@@ -101,7 +107,7 @@ export const asofJoinSpec: OpSpec<AsofJoinConfig> = {
   examples: [
     {
       title: 'Prevailing quote for each trade, per symbol, at most 1 s old',
-      yaml: 'right: quotes\non: ts\nby: symbol\ntolerance: 1s\n',
+      yaml: 'right: quotes\non: ts\nby: symbol\ntolerance: 1s\nidle_timeout: 2s\n',
     },
     {
       title: 'Next quote strictly after each trade, keys named differently on each side',
@@ -109,9 +115,13 @@ export const asofJoinSpec: OpSpec<AsofJoinConfig> = {
     },
   ],
   create(config, ctx) {
-    const { right, ...opts } = config;
+    const { right, idle_timeout, ...opts } = config;
     const stats = newAsofStreamStats();
-    const op = asofJoinStream(ctx.stream(right), { ...opts, right_schema: ctx.schemaOf(right), stats });
+    const op = asofJoinStream(
+      ctx.stream(right),
+      { ...opts, idle_timeout_ms: idle_timeout, right_schema: ctx.schemaOf(right), stats },
+      ctx.clock,
+    );
     const events = {
       lateRightRows: 'right_late_dropped',
       evictedRightRows: 'right_evicted',

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckSet } from '../pipeline/acks.ts';
-import type { Batch } from '../pipeline/types.ts';
+import { VirtualClock } from '../pipeline/clock.ts';
+import type { Batch, Clock } from '../pipeline/types.ts';
 import { float64Vector, tableFromVectors, timestampVector } from './arrow.ts';
 import { type AsofJoinOptions, asofJoin } from './asof.ts';
 import { type AsofJoinStreamOptions, asofJoinStream, newAsofStreamStats } from './asof-stream.ts';
@@ -27,12 +28,12 @@ const table = (t: number[], g: string[], extra: string, vals: number[]) =>
   });
 
 /** A test harness: two subjects, the output collected, an ack set per pushed batch. */
-function harness(opts: AsofJoinStreamOptions) {
+function harness(opts: AsofJoinStreamOptions, clock?: Clock) {
   const left = new Subject<Batch>();
   const right = new Subject<Batch>();
   const out: Batch[] = [];
   const state = { completed: false, error: undefined as unknown };
-  left.pipe(asofJoinStream(right, opts)).subscribe({
+  const subscription = left.pipe(asofJoinStream(right, opts, clock)).subscribe({
     next: (b) => out.push(b),
     complete: () => {
       state.completed = true;
@@ -54,6 +55,7 @@ function harness(opts: AsofJoinStreamOptions) {
     leftDone: () => left.complete(),
     rightDone: () => right.complete(),
     rows: () => out.flatMap((b) => rowsOf(new Table([b.data]))),
+    unsubscribe: () => subscription.unsubscribe(),
   };
 }
 
@@ -142,6 +144,97 @@ describeKernels('asofJoinStream: emission waits for the right watermark', () => 
     expect(h.state.completed).toBe(false);
     h.leftDone();
     expect(h.state.completed).toBe(true);
+  });
+});
+
+describeKernels('asofJoinStream: idle timeout of the right side', () => {
+  const T0 = 1_767_225_600_000_000;
+  const ts = (secs: number[]) => timestampVector(Float64Array.from(secs, (x) => T0 + x * 1e6));
+  const quotesAt = (secs: number[], bids: number[]) =>
+    tableFromVectors({ ts: ts(secs), bid: float64Vector(Float64Array.from(bids)) }).batches[0];
+  const tradesAt = (secs: number[]) => tableFromVectors({ ts: ts(secs) }).batches[0];
+
+  it('without it, a quiet right side holds the left rows', () => {
+    const clock = new VirtualClock();
+    const h = harness({ on: 'ts' }, clock);
+    h.right(quotesAt([0, 1], [1, 2]));
+    h.left(tradesAt([1.5, 2.5]));
+    clock.advance(60_000);
+    expect(h.rows()).toEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('moves the right watermark with the clock once the right side is quiet, then counts later right rows below it as late', () => {
+    const clock = new VirtualClock();
+    const stats = newAsofStreamStats();
+    const h = harness({ on: 'ts', idle_timeout_ms: 2000, allowed_lateness: '500ms', stats }, clock);
+    h.right(quotesAt([0, 1], [1, 2]));
+    h.left(tradesAt([1.5, 2.5, 4.2]));
+    // W = 1 s - 0.5 s: nothing is final yet.
+    clock.advance(1999);
+    expect(h.rows()).toEqual([]);
+    // Quiet for 2 s: W = 1 s + 2 s - 0.5 s = 2.5 s, past 1.5 s but not 2.5 s (a quote at 2.5 s could still come).
+    clock.advance(1);
+    expect(h.rows().map((r) => r.bid)).toEqual([2]);
+    expect(stats.idleAdvances).toBe(1);
+    // Checked again every 2 s: at 4 s quiet, W = 4.5 s releases the rest (no quote since 1 s).
+    clock.advance(2000);
+    expect(h.rows().map((r) => r.bid)).toEqual([2, 2, 2]);
+    // The left batch's acks go out with its last row.
+    expect(h.out.at(-1)!.acks.size).toBe(1);
+    // No left row waits: the timer stops.
+    expect(clock.pending).toBe(0);
+    // A quote at 3 s is now below W - lateness: late, dropped and counted; one at 6 s is taken.
+    h.right(quotesAt([3, 6], [3, 6]));
+    expect(stats.lateRightRows).toBe(1);
+    h.left(tradesAt([6.5]));
+    h.rightDone();
+    expect(h.rows().map((r) => r.bid)).toEqual([2, 2, 2, 6]);
+  });
+
+  it('keeps the watermark while right batches keep coming, and restarts the wait after each', () => {
+    const clock = new VirtualClock();
+    const stats = newAsofStreamStats();
+    const h = harness({ on: 'ts', idle_timeout_ms: 1000, stats }, clock);
+    h.right(quotesAt([0], [1]));
+    h.left(tradesAt([10]));
+    for (let i = 1; i <= 5; i++) {
+      clock.advance(900);
+      h.right(quotesAt([i], [i + 1]));
+    }
+    // Quotes every 0.9 s: never quiet for 1 s, so the trade at 10 s waits for the quotes.
+    expect(h.rows()).toEqual([]);
+    expect(stats.idleAdvances).toBe(0);
+    // Quiet from 4.5 s of clock time: the check at 10 s finds 5.5 s of quiet, W = 5 s + 5.5 s.
+    clock.advance(5000);
+    expect(h.rows()).toEqual([]);
+    clock.advance(1000);
+    expect(h.rows().map((r) => r.bid)).toEqual([6]);
+  });
+
+  it('releases forward and nearest rows that have no later right row within the tolerance', () => {
+    for (const strategy of ['forward', 'nearest'] as const) {
+      const clock = new VirtualClock();
+      const h = harness({ on: 'ts', strategy, tolerance: '1s', idle_timeout_ms: 3000 }, clock);
+      h.right(quotesAt([0, 1], [1, 2]));
+      h.left(tradesAt([1.2]));
+      clock.advance(3000);
+      expect(h.rows().map((r) => r.bid)).toEqual([strategy === 'forward' ? null : 2]);
+    }
+  });
+
+  it('refuses a non-timestamp on column, and stops its timer when unsubscribed', () => {
+    const h = harness({ on: 't', idle_timeout_ms: 1000 }, new VirtualClock());
+    h.right(table([1], ['a'], 'bid', [1]).batches[0]);
+    expect(String(h.state.error)).toMatch(/idle_timeout needs a timestamp on column: "t" is Float64/);
+    expect(String(harness({ on: 'ts', idle_timeout_ms: 0 }).state.error)).toMatch(/idle_timeout must be > 0/);
+    const clock = new VirtualClock();
+    const h2 = harness({ on: 'ts', idle_timeout_ms: 1000 }, clock);
+    h2.right(quotesAt([0], [1]));
+    h2.left(tradesAt([5]));
+    expect(clock.pending).toBe(1);
+    h2.unsubscribe();
+    expect(clock.pending).toBe(0);
   });
 });
 

@@ -25,7 +25,11 @@
  * `N − tolerance`. At most `max_right_rows_per_key` rows per key are kept (default 100,000; the
  * oldest go first, counted in `stats.evictedRightRows`). A right batch is retained while any of its
  * rows is, so memory is bounded by keys × `max_right_rows_per_key` rows plus the batches holding
- * them. Pending left rows wait for the right watermark: a silent right side holds them.
+ * them. Pending left rows wait for the right watermark: a silent right side holds them, unless
+ * `idle_timeout_ms` is set: then, once no right batch has arrived for that long (processing time),
+ * the right side's event time is taken to advance with the clock (the watermark moves up by the
+ * time since its last batch, checked every `idle_timeout_ms` while left rows wait), and right rows
+ * that arrive below it afterwards are late. Timestamp `on` columns only.
  *
  * **Speed.** Backward matching (`emit: 'final'`) runs as one merge over the right batches in
  * arrival order while both sides come in `on` order, writing float64 right columns straight into
@@ -49,9 +53,10 @@ import {
   type Schema,
   Struct,
 } from 'apache-arrow';
-import { Observable as Obs, type Observable, type OperatorFunction } from 'rxjs';
+import { Observable as Obs, type Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
-import type { Batch } from '../pipeline/types.ts';
+import { systemClock } from '../pipeline/clock.ts';
+import type { Batch, Clock } from '../pipeline/types.ts';
 import { float64Data, recordBatchOf } from './arrow.ts';
 import {
   AsofConfigError,
@@ -62,7 +67,15 @@ import {
   resolveAsofOptions,
   resolveSpan,
 } from './asof.ts';
-import { batchFrom, columnOf, gatherColumn, KeyEncoder, matchValidity, onRaw } from './asof-columns.ts';
+import {
+  batchFrom,
+  columnOf,
+  gatherColumn,
+  KeyEncoder,
+  matchValidity,
+  onRaw,
+  timestampScale,
+} from './asof-columns.ts';
 import { matchBits } from './kernels/asof-gather.ts';
 import {
   AsofHistory,
@@ -92,6 +105,8 @@ export interface AsofStreamStats {
   /** Left rows below max left `on` − `allowed_lateness` on arrival (still emitted). */
   lateLeftRows: number;
   emittedRows: number;
+  /** Times the idle timeout moved the right watermark up. */
+  idleAdvances: number;
 }
 
 export interface AsofJoinStreamOptions extends AsofJoinOptions {
@@ -99,6 +114,11 @@ export interface AsofJoinStreamOptions extends AsofJoinOptions {
   allowed_lateness?: number | string;
   /** Bound on the right rows kept per key (default 100,000). */
   max_right_rows_per_key?: number;
+  /**
+   * Processing time in ms without a right batch after which the right watermark advances with the
+   * clock, so left rows go out while the right side is quiet (timestamp `on` columns only).
+   */
+  idle_timeout_ms?: number;
   /** `final` (default): emit when the match is final; `immediate`: at once (backward only). */
   emit?: 'final' | 'immediate';
   /** Schema of the right stream, when known before its first batch (output schema). */
@@ -112,7 +132,7 @@ export interface AsofJoinStreamOptions extends AsofJoinOptions {
 export const DEFAULT_MAX_RIGHT_ROWS_PER_KEY = 100_000;
 
 export function newAsofStreamStats(): AsofStreamStats {
-  return { lateRightRows: 0, evictedRightRows: 0, lateLeftRows: 0, emittedRows: 0 };
+  return { lateRightRows: 0, evictedRightRows: 0, lateLeftRows: 0, emittedRows: 0, idleAdvances: 0 };
 }
 
 interface RightSlot {
@@ -186,13 +206,25 @@ class AsofStreamState {
   private readonly rightScan: RightScan = { max: 0, late: 0, live: 0 };
   /** Whether the merge was told whether to carry the right columns' values (once the plan is known). */
   private carryDecided = false;
+  /** Idle timeout: when the last right batch arrived (clock ms), the timer, and the `on` max then. */
+  private readonly idleMs: number | undefined;
+  private lastRightMs: number;
+  private idleBase = Number.NEGATIVE_INFINITY;
+  private idleTimer: Subscription | undefined;
 
   constructor(
     private readonly r: ResolvedAsof,
     private readonly opts: AsofJoinStreamOptions,
     private readonly emit: (b: Batch) => void,
     private readonly complete: () => void,
+    private readonly clock: Clock,
+    /** Errors raised outside an input's callbacks (the idle timer). */
+    private readonly fail: (e: unknown) => void,
   ) {
+    this.idleMs = opts.idle_timeout_ms;
+    if (this.idleMs !== undefined && !(this.idleMs > 0))
+      throw new AsofConfigError(`idle_timeout must be > 0 ms, got ${this.idleMs}`);
+    this.lastRightMs = clock.now();
     this.keys = r.byLeft.length ? new KeyEncoder(r.byLeft.length) : undefined;
     this.maxRows = opts.max_right_rows_per_key ?? DEFAULT_MAX_RIGHT_ROWS_PER_KEY;
     if (!(this.maxRows >= 1)) throw new AsofConfigError('max_right_rows_per_key must be >= 1');
@@ -224,6 +256,10 @@ class AsofStreamState {
     if (this.spansResolved) return;
     const f = schema.fields.find((x) => x.name === on);
     if (!f) return;
+    if (this.idleMs !== undefined && timestampScale(f.type) === undefined)
+      throw new AsofConfigError(
+        `idle_timeout needs a timestamp on column: "${on}" is ${f.type}, with no link to the clock`,
+      );
     this.tolerance = resolveSpan(this.r.tolerance, f.type, 'tolerance');
     const lateness = resolveSpan(this.opts.allowed_lateness, f.type, 'allowed_lateness');
     this.lateness = lateness === Number.POSITIVE_INFINITY ? 0 : lateness;
@@ -257,6 +293,7 @@ class AsofStreamState {
   }
 
   onRight(b: Batch): void {
+    this.lastRightMs = this.clock.now();
     const data = b.data;
     this.rightSchema ??= data.schema;
     this.resolveSpans(data.schema, this.r.rightOn);
@@ -277,6 +314,7 @@ class AsofStreamState {
         this.stats.lateRightRows += res.late;
         s.filling = false;
         if (s.live === 0) this.freeSlot(slot);
+        this.idleBase = this.maxRight;
         this.step();
         return;
       }
@@ -322,7 +360,42 @@ class AsofStreamState {
     }
     s.filling = false;
     if (s.live === 0) this.freeSlot(slot);
+    this.idleBase = this.maxRight;
     this.step();
+  }
+
+  /**
+   * The idle timer: when the right side has been quiet for the idle timeout, its event time is
+   * taken to have moved on with the clock since its last batch (µs for timestamp `on` columns).
+   */
+  private onIdle(): void {
+    this.idleTimer = undefined;
+    if (this.finished || this.rightDone) return;
+    const quietMs = this.clock.now() - this.lastRightMs;
+    const advanced = this.idleBase + quietMs * 1000;
+    if (quietMs >= this.idleMs! && advanced > this.maxRight) {
+      this.maxRight = advanced;
+      this.stats.idleAdvances++;
+    }
+    try {
+      this.step();
+    } catch (e) {
+      this.dispose();
+      this.fail(e);
+    }
+  }
+
+  /** Check the idle timeout again in `idle_timeout_ms` while left rows wait for the right side. */
+  private armIdle(): void {
+    if (this.idleMs === undefined || this.idleTimer || this.finished || this.rightDone) return;
+    if (this.pendingRows === 0) return;
+    this.idleTimer = this.clock.scheduler.schedule(() => this.onIdle(), this.idleMs);
+  }
+
+  /** Stop the idle timer (the join finished or was unsubscribed). */
+  dispose(): void {
+    this.idleTimer?.unsubscribe();
+    this.idleTimer = undefined;
   }
 
   onRightComplete(): void {
@@ -408,8 +481,9 @@ class AsofStreamState {
     }
     if (draining) {
       this.finished = true;
+      this.dispose();
       this.complete();
-    }
+    } else this.armIdle();
   }
 
   private send(data: RecordBatch, acks: AckSet[]): void {
@@ -719,6 +793,7 @@ class AsofStreamState {
 export function asofJoinStream(
   right$: Observable<Batch>,
   opts: AsofJoinStreamOptions,
+  clock: Clock = systemClock,
 ): OperatorFunction<Batch, Batch> {
   const r = resolveAsofOptions(opts);
   return (left$) =>
@@ -730,6 +805,8 @@ export function asofJoinStream(
           opts,
           (b) => sub.next(b),
           () => sub.complete(),
+          clock,
+          (e) => sub.error(e),
         );
       } catch (e) {
         sub.error(e);
@@ -753,6 +830,7 @@ export function asofJoinStream(
         complete: () => guard(() => state.onLeftComplete()),
       });
       return () => {
+        state.dispose();
         leftSub.unsubscribe();
         rightSub.unsubscribe();
       };
