@@ -407,7 +407,7 @@ export function resampleOhlcvStream(
             emit(true);
             if (open.length > 0) {
               const reason = new OpenBarsAtEndError(
-                `resample_ohlcv: the input ended with ${openBars} open bar(s); their rows are nacked so a replayable source redelivers them`,
+                `resample_ohlcv: the input ended with ${openBars} open bar(s), emitted as partial bars; their rows are nacked so a replayable source redelivers them and the bars are rebuilt whole`,
               );
               for (const p of open) p.acks.nack(reason);
             }
