@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { Bool, Utf8, vectorFromArray } from 'apache-arrow';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   dictionaryVector,
@@ -120,6 +121,54 @@ describe('expression compiler: values', () => {
   });
 });
 
+describe('expression compiler: if and coalesce', () => {
+  // flag: true false null true null; price: 10 20 null -2.5 8; size: 1..5
+  // symbol: BTC ETH BTC SOL ETH; venue: x y null x z
+  const ms = (i: number, plusMs = 0) => T0 / 1000 + i * 1000 + plusMs;
+
+  it.each([
+    ['if(flag, price, size)', [10, 2, 3, -2.5, 5]],
+    ['if(size > 2, size, price)', [10, 20, 3, 4, 5]],
+    ['if(price > 5, 1, 0)', [1, 1, 0, 0, 1]],
+    ['if(flag, null, size)', [null, 2, 3, null, 5]],
+    ['if(flag, size, null)', [1, null, null, 4, null]],
+    ['if(null, size, -1)', [-1, -1, -1, -1, -1]],
+    ['if(flag, 0 / 0, size)', [Number.NaN, 2, 3, Number.NaN, 5]],
+    ['IF(flag is null, false, flag)', [true, false, false, true, false]],
+    ['if(flag, symbol, venue)', ['BTC', 'y', null, 'SOL', 'z']],
+    ["if(size > 3, 'big', symbol)", ['BTC', 'ETH', 'BTC', 'big', 'big']],
+    ["if(flag, 'a', if(flag is null, 'n', 'b'))", ['a', 'b', 'n', 'a', 'n']],
+    ['if(flag, ts, ts + 60000000)', [ms(0), ms(1, 60_000), ms(2, 60_000), ms(3), ms(4, 60_000)]],
+    ['coalesce(price, size)', [10, 20, 3, -2.5, 8]],
+    ['coalesce(price, null)', [10, 20, null, -2.5, 8]],
+    ['COALESCE(null, price, size * 10)', [10, 20, 30, -2.5, 8]],
+    ['coalesce(null, null)', [null, null, null, null, null]],
+    ['coalesce(if(size > 2, 0 / 0, null), size)', [1, 2, Number.NaN, Number.NaN, Number.NaN]],
+    ['coalesce(venue, symbol)', ['x', 'y', 'BTC', 'x', 'z']],
+    ["coalesce(venue, 'none')", ['x', 'y', 'none', 'x', 'z']],
+    ['coalesce(flag, price > 15, false)', [true, false, false, true, false]],
+    ['coalesce(if(flag, ts, null), ts + 1000)', [ms(0), ms(1, 1), ms(2, 1), ms(3), ms(4, 1)]],
+    // Merged dictionaries work with the string operators.
+    ["coalesce(venue, symbol) in ['BTC', 'z']", [false, false, true, false, true]],
+    ['if(flag, venue, symbol) == symbol', [false, true, true, false, true]],
+    ["symbol < coalesce(venue, 'A')", [true, true, false, true, true]],
+  ])('%s', (text, expected) => {
+    expect(ev(text)).toEqual(expected);
+  });
+
+  it('have the type of their values; strings come out as Utf8; booleans filter', () => {
+    const type = (text: string) => compileExpression(text, B.schema).type;
+    expect(['if(flag, null, ts)', "coalesce(null, 'x')", 'if(flag, null, null)'].map(type)).toEqual([
+      'ts',
+      'str',
+      'null',
+    ]);
+    expect(String(compileExpression('coalesce(symbol, venue)', B.schema).vector(B).type)).toBe('Utf8');
+    const c = compileExpression("if(symbol == 'BTC', price > 5, coalesce(flag, true))", B.schema);
+    expect(Array.from(c.mask(B))).toEqual([1, 0, 0, 1, 1]);
+  });
+});
+
 describe('expression compiler: errors', () => {
   it.each([
     ['price + symbol', 6, 'POLAROID_EXPR_TYPE', /cannot apply "\+" to a number and a string/],
@@ -131,7 +180,41 @@ describe('expression compiler: errors', () => {
     ['sqrt(symbol)', 0, 'POLAROID_EXPR_TYPE', /sqrt needs a number/],
     ['round(price, 1.5)', 13, 'POLAROID_EXPR_TYPE', /integer literal/],
     ['max(price)', 0, 'POLAROID_EXPR_TYPE', /max takes 2 arguments, got 1/],
-    ['median(price)', 0, 'POLAROID_EXPR_SYNTAX', /unknown function "median"/],
+    ['median(price)', 0, 'POLAROID_EXPR_SYNTAX', /unknown function "median"; functions are .*, if, coalesce/],
+    [
+      'if(price, 1, 2)',
+      3,
+      'POLAROID_EXPR_TYPE',
+      /condition of if \(argument 1\) must be a boolean, got a number/,
+    ],
+    ['IF(flag, 1)', 0, 'POLAROID_EXPR_TYPE', /if takes 3 arguments, got 2/],
+    ['if(flag, 1, 2, 3)', 0, 'POLAROID_EXPR_TYPE', /if takes 3 arguments, got 4/],
+    [
+      "if(flag, size, 'x')",
+      15,
+      'POLAROID_EXPR_TYPE',
+      /argument 3 of if is a string but argument 2 is a number/,
+    ],
+    [
+      'if(flag, ts, price * 2)',
+      19,
+      'POLAROID_EXPR_TYPE',
+      /argument 3 of if is a number but argument 2 is a timestamp; both branches of if must have one type \(numbers/,
+    ],
+    ['coalesce(price)', 0, 'POLAROID_EXPR_TYPE', /coalesce takes 2 or more arguments, got 1/],
+    [
+      'coalesce(price, ts)',
+      16,
+      'POLAROID_EXPR_TYPE',
+      /argument 2 of coalesce is a timestamp but argument 1 is a number; .* \(numbers and timestamps do not mix\)/,
+    ],
+    [
+      'coalesce(null, flag, venue)',
+      21,
+      'POLAROID_EXPR_TYPE',
+      /argument 3 of coalesce is a string but argument 2 is a boolean; all arguments of coalesce must have one type$/,
+    ],
+    ['coalesce(venue, ts)', 16, 'POLAROID_EXPR_TYPE', /argument 2 of coalesce is a timestamp/],
     ["ts > 'yesterday'", 5, 'POLAROID_EXPR_TYPE', /not an ISO-8601 timestamp/],
     ['ts * 2', 3, 'POLAROID_EXPR_TYPE', /timestamps allow/],
     [
@@ -148,6 +231,18 @@ describe('expression compiler: errors', () => {
   });
 });
 
+/** One SOL row after {@link B}: price 1, size 10, flag true. */
+function nextBatch(): RecordBatch {
+  return recordBatchFromVectors({
+    ts: timestampVector(Float64Array.from([T0 + 9e6])),
+    symbol: dictionaryVector(Int32Array.from([0]), ['SOL']),
+    price: float64Vector(Float64Array.from([1])),
+    size: int64Vector(Float64Array.from([10])),
+    flag: vectorFromArray([true], new Bool()),
+    venue: vectorFromArray(['x'], new Utf8()),
+  });
+}
+
 describe('expression compiler: shift and diff', () => {
   it('look back within each key and carry history across batches', () => {
     const b = B;
@@ -157,21 +252,137 @@ describe('expression compiler: shift and diff', () => {
     expect(first).toEqual([null, null, 2, null, 3]);
     const again = Array.from(colToVector(c.evaluate(b), 5));
     expect(again).toEqual([first[0], first[1], first[2], first[3], first[4]]);
-    const next = recordBatchFromVectors({
-      ts: timestampVector(Float64Array.from([T0 + 9e6])),
-      symbol: dictionaryVector(Int32Array.from([0]), ['SOL']),
-      price: float64Vector(Float64Array.from([1])),
-      size: int64Vector(Float64Array.from([10])),
-      flag: vectorFromArray([true], new Bool()),
-      venue: vectorFromArray(['x'], new Utf8()),
-    });
-    expect(Array.from(colToVector(c.evaluate(next), 1))).toEqual([6]);
+    expect(Array.from(colToVector(c.evaluate(nextBatch()), 1))).toEqual([6]);
     const s = compileExpression('shift(price, 2)', b.schema);
     expect(ev('shift(price, 2)')).toEqual([null, null, 10, 20, null]);
     expect(s.stateful).toBe(true);
   });
 
+  it('advance in every branch of if and every argument of coalesce, taken or not', () => {
+    // flag: true false null true null; shift(size): null 1 2 3 4; diff(size): null 1 1 1 1
+    const c = compileExpression('if(flag, shift(size, 1), diff(size, 1))', B.schema);
+    expect(Array.from(colToVector(c.evaluate(B), 5))).toEqual([null, 1, 1, 3, 1]);
+    // The last row took the diff branch; the shift still saw its size.
+    expect(Array.from(colToVector(c.evaluate(nextBatch()), 1))).toEqual([5]);
+    // shift(price): null 10 20 null -2.5
+    const k = compileExpression('coalesce(shift(price, 1), price)', B.schema);
+    expect(Array.from(colToVector(k.evaluate(B), 5))).toEqual([10, 10, 20, -2.5, -2.5]);
+    expect(Array.from(colToVector(k.evaluate(nextBatch()), 1))).toEqual([8]);
+  });
+
   it('shift of strings is refused', () => {
     expect(() => compileExpression('shift(symbol)', B.schema)).toThrow(/shift of a string/);
+  });
+});
+
+describe('expression compiler: if and coalesce against a row-by-row reference', () => {
+  type Ty = 'num' | 'ts' | 'bool' | 'str';
+  interface Row {
+    n1: number | null;
+    n2: number | null;
+    t1: number | null;
+    t2: number | null;
+    b1: boolean | null;
+    b2: boolean | null;
+    s1: number | null;
+    s2: string | null;
+  }
+  /** An expression and its value on one row (null, or the JS value Arrow gives back). */
+  interface Gen {
+    text: string;
+    at: (r: Row) => unknown;
+  }
+  // s1 is a dictionary column whose dictionary holds "a" twice.
+  const S1 = ['a', 'b', 'zz', 'a'];
+
+  const leaves: Record<Ty, Gen[]> = {
+    num: [
+      { text: 'n1', at: (r) => r.n1 },
+      { text: 'n2', at: (r) => r.n2 },
+      { text: '-1.5', at: () => -1.5 },
+    ],
+    ts: [
+      { text: 't1', at: (r) => (r.t1 === null ? null : r.t1 / 1000) },
+      { text: 't2 + 2000', at: (r) => (r.t2 === null ? null : r.t2 / 1000 + 2) },
+    ],
+    bool: [
+      { text: 'b1', at: (r) => r.b1 },
+      { text: 'b2', at: (r) => r.b2 },
+      { text: 'true', at: () => true },
+      { text: 'n1 > n2', at: (r) => (r.n1 === null || r.n2 === null ? null : r.n1 > r.n2) },
+    ],
+    str: [
+      { text: 's1', at: (r) => (r.s1 === null ? null : S1[r.s1]) },
+      { text: 's2', at: (r) => r.s2 },
+      { text: "'a'", at: () => 'a' },
+    ],
+  };
+  const NULL: Gen = { text: 'null', at: () => null };
+
+  function expr(t: Ty, depth: number): fc.Arbitrary<Gen> {
+    const leaf = fc.constantFrom(...leaves[t], NULL);
+    if (depth === 0) return leaf;
+    const sub = expr(t, depth - 1);
+    return fc.oneof(
+      leaf,
+      fc.tuple(expr('bool', depth - 1), sub, sub).map(([c, a, b]) => ({
+        text: `if(${c.text}, ${a.text}, ${b.text})`,
+        at: (r: Row) => (c.at(r) === true ? a.at(r) : b.at(r)),
+      })),
+      fc.array(sub, { minLength: 2, maxLength: 4 }).map((args) => ({
+        text: `coalesce(${args.map((a) => a.text).join(', ')})`,
+        at: (r: Row) => args.map((a) => a.at(r)).find((v) => v !== null) ?? null,
+      })),
+    );
+  }
+
+  const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null, freq: 3 });
+  const row = fc.record({
+    n1: opt(fc.constantFrom(0, 1, 2.5, -3, Number.NaN)),
+    n2: opt(fc.constantFrom(0, 1, 2.5, Number.NaN)),
+    t1: opt(fc.integer({ min: 0, max: 1000 }).map((x) => T0 + x * 1000)),
+    t2: opt(fc.integer({ min: 0, max: 1000 }).map((x) => T0 + x * 1000)),
+    b1: opt(fc.boolean()),
+    b2: opt(fc.boolean()),
+    s1: opt(fc.integer({ min: 0, max: S1.length - 1 })),
+    s2: opt(fc.constantFrom('a', 'b', 'c')),
+  });
+
+  function batchOf(rows: Row[]): RecordBatch {
+    const valid = (k: keyof Row) => Uint8Array.from(rows, (r) => (r[k] === null ? 0 : 1));
+    const nums = (k: 'n1' | 'n2' | 't1' | 't2') => Float64Array.from(rows, (r) => r[k] ?? 0);
+    return recordBatchFromVectors({
+      n1: float64Vector(nums('n1'), valid('n1')),
+      n2: float64Vector(nums('n2'), valid('n2')),
+      t1: timestampVector(nums('t1'), valid('t1')),
+      t2: timestampVector(nums('t2'), valid('t2')),
+      b1: vectorFromArray(
+        rows.map((r) => r.b1),
+        new Bool(),
+      ),
+      b2: vectorFromArray(
+        rows.map((r) => r.b2),
+        new Bool(),
+      ),
+      s1: dictionaryVector(
+        Int32Array.from(rows, (r) => r.s1 ?? 0),
+        S1,
+        -1,
+        valid('s1'),
+      ),
+      s2: vectorFromArray(
+        rows.map((r) => r.s2),
+        new Utf8(),
+      ),
+    });
+  }
+
+  it.each(['num', 'ts', 'bool', 'str'] as const)('%s', (t) => {
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 12 }), expr(t, 3), (rows, e) => {
+        expect(ev(e.text, batchOf(rows as Row[]))).toEqual(rows.map((r) => e.at(r as Row)));
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -164,7 +164,7 @@ interface Compiled {
   ev: Eval;
 }
 
-const FUNCTIONS = ['abs', 'sqrt', 'exp', 'log', 'round', 'min', 'max', 'shift', 'diff'];
+const FUNCTIONS = ['abs', 'sqrt', 'exp', 'log', 'round', 'min', 'max', 'shift', 'diff', 'if', 'coalesce'];
 
 /** The expression type of an Arrow column type, or undefined when expressions cannot read it. */
 export function columnType(type: DataType): ExprType | undefined {
@@ -343,6 +343,54 @@ function gatherRanks(codes: Int32Array, r: Float64Array): Float64Array {
   const out = new Float64Array(codes.length);
   for (let i = 0; i < codes.length; i++) out[i] = r[codes[i]];
   return out;
+}
+
+/**
+ * One dictionary holding every string of `dicts` once, and for each input dictionary the code of
+ * each of its entries in it.
+ */
+function mergeDicts(dicts: readonly (readonly string[])[]): { dict: string[]; remaps: Int32Array[] } {
+  const dict: string[] = [];
+  const index = new Map<string, number>();
+  const remaps = dicts.map((d) =>
+    Int32Array.from(d, (s) => {
+      let c = index.get(s);
+      if (c === undefined) {
+        c = dict.push(s) - 1;
+        index.set(s, c);
+      }
+      return c;
+    }),
+  );
+  return { dict, remaps };
+}
+
+/**
+ * Per row i, the value and validity of `cols[choice[i]]` (null where choice is -1). The columns
+ * are of type `t` or null columns; strings are re-coded into one merged dictionary.
+ */
+function pick(t: ExprType, cols: readonly Col[], choice: Int32Array, n: number): Col {
+  if (t === 'null') return { t: 'null' };
+  const strs = cols.filter((c): c is StrCol => c.t === 'str');
+  const { dict, remaps } = mergeDicts(strs.map((c) => c.dict));
+  const lanes = cols.map((c) => {
+    if (c.t === 'null') return undefined;
+    if (c.t !== 'str') return { v: c.v, valid: c.valid };
+    const remap = remaps[strs.indexOf(c)];
+    return { v: Int32Array.from(c.codes, (code) => remap[code]), valid: c.valid };
+  });
+  const out = t === 'bool' ? new Uint8Array(n) : t === 'str' ? new Int32Array(n) : new Float64Array(n);
+  const valid = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = choice[i];
+    const lane = k < 0 ? undefined : lanes[k];
+    if (lane === undefined) continue;
+    out[i] = lane.v[i];
+    valid[i] = lane.valid === null ? 1 : lane.valid[i];
+  }
+  if (t === 'str') return { t, codes: out as Int32Array, dict, valid };
+  if (t === 'bool') return { t, v: out as Uint8Array, valid };
+  return { t: t as 'num' | 'ts', v: out as Float64Array, valid };
 }
 
 function roundHalfAway(x: number, f: number): number {
@@ -658,6 +706,71 @@ class Compiler {
     return v;
   }
 
+  /**
+   * `if(cond, a, b)` and `coalesce(a, b, ...)`: per row, the value of one of the value arguments
+   * (`a` where cond is true, else `b`; the first non-null one). Every argument is evaluated over
+   * the whole batch, so a `shift`/`diff` in a branch sees every row of its key, taken or not.
+   */
+  private compileChoice(node: Extract<Node, { k: 'call' }>): Compiled {
+    const fn = node.fn;
+    const isIf = fn === 'if';
+    const args = node.args.map((a) => this.compile(a));
+    const cond = isIf ? args[0] : undefined;
+    if (cond && cond.t !== 'bool' && cond.t !== 'null')
+      throw this.typeError(
+        `the condition of if (argument 1) must be a boolean, got ${TYPE_NAMES[cond.t]}`,
+        node.args[0].pos,
+      );
+    // The value arguments share one type; a null literal takes the others' type.
+    const first = isIf ? 1 : 0;
+    let t: ExprType = 'null';
+    let typed = 0;
+    for (let k = first; k < args.length; k++) {
+      const at = args[k].t;
+      if (at === 'null') continue;
+      if (t === 'null') {
+        t = at;
+        typed = k;
+      } else if (at !== t)
+        throw this.typeError(
+          `argument ${k + 1} of ${fn} is ${TYPE_NAMES[at]} but argument ${typed + 1} is ${TYPE_NAMES[t]}; ` +
+            `${isIf ? 'both branches' : 'all arguments'} of ${fn} must have one type` +
+            ((at === 'ts' && t === 'num') || (at === 'num' && t === 'ts')
+              ? ' (numbers and timestamps do not mix)'
+              : ''),
+          node.args[k].pos,
+        );
+    }
+    const rt = t;
+    return {
+      t: rt,
+      ev: (b) => {
+        const n = b.numRows;
+        const cols = args.map((a) => a.ev(b));
+        const values = cols.slice(first);
+        // The index (in values) of the argument each row takes; -1 = none, the row is null.
+        const choice = new Int32Array(n);
+        if (isIf) {
+          const c = cols[0];
+          // A null condition is not true: the row takes b, as SQL CASE and Polars when/otherwise.
+          if (c.t === 'bool')
+            for (let i = 0; i < n; i++) choice[i] = (c.v[i] & (c.valid === null ? 1 : c.valid[i])) ^ 1;
+          else choice.fill(1);
+        } else {
+          choice.fill(-1);
+          // From the last argument to the first, so the first non-null one is kept.
+          for (let k = values.length - 1; k >= 0; k--) {
+            const c = values[k];
+            if (c.t === 'null') continue;
+            if (c.valid === null) choice.fill(k);
+            else for (let i = 0; i < n; i++) if (c.valid[i]) choice[i] = k;
+          }
+        }
+        return pick(rt, values, choice, n);
+      },
+    };
+  }
+
   private compileCall(node: Extract<Node, { k: 'call' }>): Compiled {
     const fn = node.fn;
     if (!FUNCTIONS.includes(fn))
@@ -677,13 +790,17 @@ class Compiler {
       max: [2, 2],
       shift: [1, 2],
       diff: [1, 2],
+      if: [3, 3],
+      coalesce: [2, Number.POSITIVE_INFINITY],
     };
     const [lo, hi] = arity[fn];
+    const takes = lo === hi ? `${lo}` : hi === Number.POSITIVE_INFINITY ? `${lo} or more` : `${lo} or ${hi}`;
     if (node.args.length < lo || node.args.length > hi)
       throw this.typeError(
-        `${fn} takes ${lo === hi ? lo : `${lo} or ${hi}`} argument${hi > 1 ? 's' : ''}, got ${node.args.length}`,
+        `${fn} takes ${takes} argument${hi > 1 ? 's' : ''}, got ${node.args.length}`,
         node.pos,
       );
+    if (fn === 'if' || fn === 'coalesce') return this.compileChoice(node);
     const a = this.compile(node.args[0]);
     if (fn === 'min' || fn === 'max') {
       const b2 = this.compile(node.args[1]);

@@ -136,6 +136,17 @@ describe('select and with_columns', () => {
   });
 });
 
+// shift/diff inside branches of if and arguments of coalesce: their history must advance on every
+// row, taken or not, for the output not to depend on the split.
+const IF_FILTER = 'if(price > 50, diff(price, 1) > 0, coalesce(shift(price, 1) < price, true))';
+const IF_COLUMNS = {
+  pick: 'if(price > 50, shift(price, 1), diff(price, 2))',
+  first: 'coalesce(shift(price, 2), shift(price, 1), price, 0)',
+  fill: 'coalesce(price, shift(price, 1), -1)',
+  seen: "if(shift(price, 1) is null, symbol, 'seen')",
+  late: 'if(diff(ts, 1) > 2000, ts, shift(ts, 1))',
+};
+
 describe('expression ops: streaming equals batch for any split', () => {
   const cases: [string, (t: Table) => Table, () => OperatorFunction<Batch, Batch>][] = [
     [
@@ -155,6 +166,16 @@ describe('expression ops: streaming equals batch for any split', () => {
           columns: { prev: 'shift(price, 1)', d2: 'diff(price, 2)', dt: 'diff(ts, 1)' },
           by: ['symbol'],
         }),
+    ],
+    [
+      'filter with if and coalesce over shift and diff by symbol',
+      (t) => filter(t, { expr: IF_FILTER, by: 'symbol' }),
+      () => filterStream({ expr: IF_FILTER, by: 'symbol' }),
+    ],
+    [
+      'with_columns with if and coalesce over shift and diff',
+      (t) => withColumns(t, { columns: IF_COLUMNS, by: ['symbol'] }),
+      () => withColumnsStream({ columns: IF_COLUMNS, by: ['symbol'] }),
     ],
     [
       'select with an unkeyed shift',

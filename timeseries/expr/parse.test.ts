@@ -58,6 +58,8 @@ describe('expression parser', () => {
     ['x is null or y IS NOT NULL', '(or (is-null x) (is-not-null y))'],
     ['abs(diff(price, 2)) >= .5', '(>= (abs (diff price 2)) 0.5)'],
     ['max(a, b)', '(max a b)'],
+    ['if(a > 1, b, null)', '(if (> a 1) b null)'],
+    ["COALESCE(a, If(c, 'x', -2), null)", "(coalesce a (if c 'x' (neg 2)) null)"],
     ['"my col" + `other col`', '(+ my col other col)'],
     ["'it''s' == s", "(== 'it's' s)"],
     ['true and FALSE or null', '(or (and true false) null)'],
@@ -76,6 +78,8 @@ describe('expression parser', () => {
     ['x in (1, 2)', 5, /expected "\[" to start the list/],
     ['x is 3', 5, /expected "null" after "is"/],
     ['f(1, 2', 6, /expected "," or "\)" in the call to f/],
+    ['if(a, b', 7, /expected "," or "\)" in the call to if, found the end/],
+    ['coalesce(a b)', 11, /expected "," or "\)" in the call to coalesce, found "b"/],
     ['and', 0, /keyword "and"/],
     ['a in [1 2]', 8, /expected "," or "\]" in the list opened at column 6/],
   ])('error in %s at offset %i', (text, pos, re) => {
