@@ -107,6 +107,8 @@ const EVERY_AGG = (column: string): RollingOptions['aggs'] => [
   ...(['sum', 'mean', 'min', 'max', 'std', 'var', 'count'] as const).map((agg) => ({ agg, column })),
   { agg: 'vwap' },
   { agg: 'ewm_mean', column, min_periods: 2 },
+  { agg: 'ewm_var', column },
+  { agg: 'ewm_std', column, min_periods: 3 },
   { agg: 'count', as: 'rows_in_window' },
   { agg: 'mean', column, min_periods: 3, as: 'mean3' },
 ];

@@ -164,6 +164,8 @@ describe('rolling operator', () => {
     [{ period: '1mo', aggs: [{ agg: 'sum', column: 'price' }] }, /not a fixed duration/],
     [{ period: '1s', aggs: [{ agg: 'vwap' }] }, /vwap needs price and size/],
     [{ period: '1s', aggs: [{ agg: 'ewm_mean', column: 'price' }] }, /needs half_life/],
+    [{ period: '1s', aggs: [{ agg: 'ewm_var', column: 'price' }] }, /ewm_var needs half_life/],
+    [{ period: '1s', half_life: '1s', aggs: [{ agg: 'ewm_std' }] }, /ewm_std needs a column/],
     [{ period: '1s', aggs: [{ agg: 'mean' }] }, /mean needs a column/],
     [{ period: '1s', aggs: [{ agg: 'sum', column: 'nope' }] }, /"nope" not found/],
     [
@@ -199,6 +201,43 @@ describe('rolling operator', () => {
     expect(col(out, 'price_ewm_mean_1s')).toEqual([0, 4, 5, 4]);
   });
 
+  it('ewm_var and ewm_std: biased EW variance per key, over unequal gaps, nulls and equal times', async () => {
+    // Half-life 1s. A: 10 at 0 → (m 10, v 0); 14 after 1s (alpha ½) → d 4, m 12, v ½(0 + 8) = 4;
+    // 50 at the same instant → alpha 0, no change; null → unchanged; 0 at 4s, 3s after the last
+    // value (alpha 7/8) → d −12, m 1.5, v ⅛(4 + 126) = 16.25. B: 5 → (5, 0).
+    const t = table({
+      tsMs: [0, 1000, 1000, 1000, 3000, 4000],
+      sym: ['A', 'A', 'B', 'A', 'A', 'A'],
+      price: [10, 14, 5, 50, null, 0],
+    });
+    const opts: RollingOptions = {
+      by: 'symbol',
+      period: '1s',
+      half_life: '1s',
+      aggs: [
+        { agg: 'ewm_var', column: 'price' },
+        { agg: 'ewm_std', column: 'price' },
+        { agg: 'ewm_std', column: 'price', min_periods: 2, as: 'sd2' },
+      ],
+    };
+    const out = rolling(t, opts);
+    const variance = [0, 4, 0, 4, 4, 16.25];
+    const near = (got: (number | null)[], want: (number | null)[]) => {
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i];
+        if (w === null) expect(got[i]).toBe(null);
+        else expect(got[i]).toBeCloseTo(w, 12);
+      }
+    };
+    near(col(out, 'price_ewm_var_1s'), variance);
+    near(col(out, 'price_ewm_std_1s'), variance.map(Math.sqrt));
+    near(col(out, 'sd2'), [null, 2, null, 2, 2, Math.sqrt(16.25)]);
+    const { out: streamedOut } = await streamed(t, opts, [1, 3, 4]);
+    for (const name of ['price_ewm_var_1s', 'price_ewm_std_1s', 'sd2'])
+      expect(col(streamedOut, name)).toEqual(col(out, name));
+  });
+
   it('the spec parses its examples, rejects unknown keys and registers once', () => {
     for (const ex of rollingSpec.examples ?? [])
       expect(rollingSpec.config.safeParse(parseYaml(ex.yaml)).success).toBe(true);
@@ -210,6 +249,14 @@ describe('rolling operator', () => {
     expect(bad.success).toBe(false);
     const missing = rollingSpec.config.safeParse({ period: '1s', aggs: [{ agg: 'vwap' }] });
     expect(missing.success).toBe(false);
+    const issues = (config: unknown) =>
+      (rollingSpec.config.safeParse(config).error?.issues ?? []).map((i) => [i.path.join('.'), i.message]);
+    expect(issues({ period: '1s', half_life: '1s', aggs: [{ agg: 'ewm_var' }] })).toEqual([
+      ['aggs.0.column', 'ewm_var needs a column'],
+    ]);
+    expect(issues({ period: '1s', aggs: [{ agg: 'ewm_std', column: 'price' }] })).toEqual([
+      ['aggs.0.agg', 'ewm_std needs half_life'],
+    ]);
     const reg = new Registry();
     registerRolling(reg);
     expect(reg.op('rolling')).toBe(rollingSpec);
@@ -260,6 +307,8 @@ describe('rolling: streaming equals batch for any split', () => {
               })),
               { agg: 'vwap' as const },
               { agg: 'ewm_mean' as const, column: 'price' },
+              { agg: 'ewm_var' as const, column: 'price' },
+              { agg: 'ewm_std' as const, column: 'price', min_periods: 2 },
               { agg: 'count' as const },
             ],
           };
@@ -363,6 +412,47 @@ describe('rolling: cross-check with nodejs-polars', () => {
     const theirs = df.select(pl.col('price').ewmMean({ alpha, adjust: false }).over('symbol').alias('e'));
     close(col(ours, 'price_ewm_mean_45ms'), theirs.getColumn('e').toArray() as number[], 'ewm_mean');
   });
+
+  it.each([1, 4])(
+    'ewm_var and ewm_std on evenly spaced rows equal ewm_var/ewm_std(alpha, adjust=false, bias=true) over symbol, min_periods=%s',
+    (minPeriods) => {
+      // nodejs-polars 0.25.2 has no half_life option and no time-aware ewm_var_by; with a constant
+      // spacing d per key, a time half-life h is a row half-life h / d: alpha = 1 − 2^(−d / h).
+      // Without nulls: a null stretches our Δt (alpha 1 − (1 − alpha)², say), which no Polars
+      // ignore_nulls setting reproduces.
+      const n = 600;
+      const r: Rows = { tsMs: [], sym: [], price: [] };
+      for (let i = 0; i < n; i++) {
+        r.tsMs.push(1_700_000_000_000 + i * 10);
+        r.sym.push(`S${i % 3}`);
+        r.price.push(1000 + (i % 3) * 50 + Math.sin(i / 7) * 5 + Math.cos(i * 1.3));
+      }
+      const ours = rolling(table(r), {
+        by: 'symbol',
+        period: '1s',
+        half_life: '45ms',
+        min_periods: minPeriods,
+        aggs: [
+          { agg: 'ewm_mean', column: 'price' },
+          { agg: 'ewm_var', column: 'price' },
+          { agg: 'ewm_std', column: 'price' },
+        ],
+      });
+      const alpha = 1 - Math.exp((-Math.LN2 * 30) / 45);
+      const ew = { alpha, adjust: false, bias: true, minPeriods, ignoreNulls: true };
+      const df = pl.DataFrame({ symbol: r.sym, price: r.price as number[] });
+      const theirs = df.select(
+        pl.col('price').ewmMean(ew).over('symbol').alias('mean'),
+        pl.col('price').ewmVar(ew).over('symbol').alias('var'),
+        pl.col('price').ewmStd(ew).over('symbol').alias('std'),
+      );
+      for (const a of ['mean', 'var', 'std']) {
+        const expected = theirs.getColumn(a).toArray() as (number | null)[];
+        expect(expected.filter((v) => v === null).length).toBe(3 * (minPeriods - 1));
+        close(col(ours, `price_ewm_${a}_45ms`), expected, `ewm_${a}`);
+      }
+    },
+  );
 
   it.each([undefined, 2])(
     'row windows with nulls, min_periods=%s (rolling_<agg> over symbol)',

@@ -6,7 +6,8 @@
  * Windows: `period` (a fixed duration) gives `(t − period, t]` by default, `closed` left | right |
  * both | none; `rows: n` gives the last n rows of the key. Aggregates: sum, mean, min, max, std,
  * var (ddof = 1, as Polars), count, vwap (`price`, `size`), ewm_mean (time-aware with `half_life`,
- * as Polars `ewm_mean_by`). `min_periods` defaults to 1 for time windows (Polars
+ * as Polars `ewm_mean_by`), ewm_var and ewm_std (the same decay; the biased EW variance, Polars
+ * `ewm_var(adjust=False, bias=True)`). `min_periods` defaults to 1 for time windows (Polars
  * `rolling_*_by(min_samples=1)`) and to `rows` for row windows (Polars `rolling_*`). Null and NaN
  * are missing values: skipped, and not counted toward `min_periods` (`count` defaults to
  * min_periods 0, so an empty window counts 0). Windows are causal: with
@@ -49,8 +50,10 @@ import { float64Column, timestampsUs } from './arrow.ts';
 import { float64ToInt64 } from './kernels/int64.ts';
 import {
   type Closed,
+  isEwmAgg,
   type KernelAgg,
   type KeyParts,
+  ROLLING_AGG_KINDS,
   type RollingAggKind,
   RollingKernel,
   type RollingKernelOptions,
@@ -67,7 +70,7 @@ import { KeyMapper } from './rolling-keys.ts';
 
 export type { Closed, RollingAggKind };
 
-export const ROLLING_AGGS = ['sum', 'mean', 'min', 'max', 'std', 'var', 'count', 'vwap', 'ewm_mean'] as const;
+export const ROLLING_AGGS = ROLLING_AGG_KINDS;
 
 export interface RollingAggSpec {
   agg: RollingAggKind;
@@ -96,7 +99,7 @@ export interface RollingOptions {
   /** Price and size columns for vwap. */
   price?: string;
   size?: string;
-  /** Half-life of ewm_mean, a fixed duration. */
+  /** Half-life of ewm_mean, ewm_var and ewm_std, a fixed duration. */
   half_life?: string;
   /**
    * A row earlier than its key's previous row: `error` (default) fails naming the column and key;
@@ -180,11 +183,11 @@ export function resolveRolling(opts: RollingOptions): Resolved {
         throw new RollingConfigError('rolling: vwap needs price and size columns');
       aggs.push({ agg: 'vwap', input: input(opts.price), size: input(opts.size), minPeriods });
       name = `vwap_${label}`;
-    } else if (a.agg === 'ewm_mean') {
-      if (!a.column) throw new RollingConfigError('rolling: ewm_mean needs a column');
-      if (halfLifeUs === undefined) throw new RollingConfigError('rolling: ewm_mean needs half_life');
-      aggs.push({ agg: 'ewm_mean', input: input(a.column), minPeriods });
-      name = `${a.column}_ewm_mean_${opts.half_life!.trim()}`;
+    } else if (isEwmAgg(a.agg)) {
+      if (!a.column) throw new RollingConfigError(`rolling: ${a.agg} needs a column`);
+      if (halfLifeUs === undefined) throw new RollingConfigError(`rolling: ${a.agg} needs half_life`);
+      aggs.push({ agg: a.agg, input: input(a.column), minPeriods });
+      name = `${a.column}_${a.agg}_${opts.half_life!.trim()}`;
     } else if (!a.column) {
       if (a.agg !== 'count') throw new RollingConfigError(`rolling: ${a.agg} needs a column`);
       aggs.push({ agg: 'count', input: -1, minPeriods });
@@ -579,7 +582,9 @@ export const zRollingAgg = z
   .strictObject({
     agg: z
       .enum(ROLLING_AGGS)
-      .describe('Aggregate: sum, mean, min, max, std, var (ddof=1), count, vwap, ewm_mean'),
+      .describe(
+        'Aggregate: sum, mean, min, max, std, var (ddof=1), count, vwap, ewm_mean, ewm_var, ewm_std (biased EW variance)',
+      ),
     column: zColumnName
       .optional()
       .describe(
@@ -623,7 +628,9 @@ export const zRollingConfig = z
     size: zColumnName.optional().describe('Size column for vwap'),
     half_life: zFixedDuration('half_life')
       .optional()
-      .describe('Half-life of ewm_mean in time (alpha = 1 - exp(-ln2 * dt / half_life))'),
+      .describe(
+        'Half-life of ewm_mean, ewm_var and ewm_std in time (alpha = 1 - exp(-ln2 * dt / half_life))',
+      ),
     unsorted: z
       .enum(['error', 'skip'])
       .default('error')
@@ -637,8 +644,8 @@ export const zRollingConfig = z
     c.aggs.forEach((a, i) => {
       if (a.agg === 'vwap' && (!c.price || !c.size))
         ctx.addIssue({ code: 'custom', message: 'vwap needs price and size', path: ['aggs', i, 'agg'] });
-      if (a.agg === 'ewm_mean' && !c.half_life)
-        ctx.addIssue({ code: 'custom', message: 'ewm_mean needs half_life', path: ['aggs', i, 'agg'] });
+      if (isEwmAgg(a.agg) && !c.half_life)
+        ctx.addIssue({ code: 'custom', message: `${a.agg} needs half_life`, path: ['aggs', i, 'agg'] });
       if (a.agg !== 'vwap' && a.agg !== 'count' && !a.column)
         ctx.addIssue({ code: 'custom', message: `${a.agg} needs a column`, path: ['aggs', i, 'column'] });
     });
@@ -651,7 +658,7 @@ export const rollingSpec: OpSpec<RollingConfig> = {
   kind: 'op',
   name: 'rolling',
   summary:
-    'Rolling-window statistics per key (time or row windows): sum, mean, min, max, std, var, count, vwap, ewm_mean; adds one column per aggregate.',
+    'Rolling-window statistics per key (time or row windows): sum, mean, min, max, std, var, count, vwap, ewm_mean, ewm_var, ewm_std; adds one column per aggregate.',
   stability: 'beta',
   config: zRollingConfig,
   examples: [
@@ -660,8 +667,8 @@ export const rollingSpec: OpSpec<RollingConfig> = {
       yaml: 'by: [symbol]\nperiod: 1s\naggs:\n  - { agg: mean, column: price }\n  - { agg: std, column: price, as: price_sd }\n',
     },
     {
-      title: '20-trade VWAP and a 30-second EWM of the price',
-      yaml: 'by: symbol\nrows: 20\nprice: price\nsize: size\nhalf_life: 30s\naggs:\n  - { agg: vwap }\n  - { agg: ewm_mean, column: price, min_periods: 1 }\n',
+      title: '20-trade VWAP, and a 30-second EWM of the price with its EW standard deviation',
+      yaml: 'by: symbol\nrows: 20\nprice: price\nsize: size\nhalf_life: 30s\naggs:\n  - { agg: vwap }\n  - { agg: ewm_mean, column: price, min_periods: 1 }\n  - { agg: ewm_std, column: price, min_periods: 2 }\n',
     },
   ],
   create: (config, ctx) =>

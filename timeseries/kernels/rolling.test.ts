@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type Closed,
+  isEwmAgg,
   type KernelAgg,
+  ROLLING_AGG_KINDS,
   type RollingAggKind,
   RollingKernel,
   type RollingKernelOptions,
@@ -41,6 +43,10 @@ function reference(
   return opts.aggs.map((g) => {
     const res: (number | null)[] = [];
     for (let i = 0; i < n; i++) {
+      if (isEwmAgg(g.agg)) {
+        res.push(ewmReference(g, opts.halfLifeUs!, ts, keys, cols, i));
+        continue;
+      }
       const rows: number[] = [];
       const w = opts.window;
       if (w.kind === 'rows') {
@@ -93,6 +99,36 @@ function reference(
     }
     return res;
   });
+}
+
+/**
+ * The EW aggregates of row i from the key's non-missing values so far, in closed form: value j has
+ * weight alpha_j · Π_{k > j} (1 − alpha_k) (the first value alpha 1), the weights sum to 1, and
+ * the biased variance is Σ w (x − mean)². Equal to the incremental adjust=False recursion.
+ */
+function ewmReference(
+  g: KernelAgg,
+  halfLife: number,
+  ts: Float64Array,
+  keys: Int32Array,
+  cols: Float64Array[],
+  i: number,
+): number | null {
+  const rows: number[] = [];
+  for (let j = 0; j <= i; j++) if (keys[j] === keys[i] && !Number.isNaN(cols[g.input][j])) rows.push(j);
+  if (rows.length < Math.max(g.minPeriods, 1)) return null;
+  const w = rows.map(() => 0);
+  let later = 1;
+  for (let r = rows.length - 1; r >= 0; r--) {
+    const decay = r === 0 ? 0 : Math.exp((-Math.LN2 * (ts[rows[r]] - ts[rows[r - 1]])) / halfLife);
+    w[r] = (1 - decay) * later;
+    later *= decay;
+  }
+  const xs = rows.map((j) => cols[g.input][j]);
+  const mean = xs.reduce((p, x, r) => p + w[r] * x, 0);
+  if (g.agg === 'ewm_mean') return mean;
+  const v = xs.reduce((p, x, r) => p + w[r] * (x - mean) ** 2, 0);
+  return g.agg === 'ewm_var' ? v : Math.sqrt(v);
 }
 
 function expectClose(actual: (number | null)[], expected: (number | null)[], tol = 1e-9) {
@@ -184,6 +220,63 @@ describe('rolling kernel: golden', () => {
     expect(nulls(out[0])).toEqual([0, 4, 4, 4]);
   });
 
+  it('ewm_var and ewm_std: biased EW variance per key, time-aware, NaN skipped, equal times ignored', () => {
+    // Half-life 10: Δt = 10 → alpha 1/2, Δt = 20 → 3/4, Δt = 0 → 0. Per value x, with d = x − m:
+    // m += alpha·d, v = (1 − alpha)(v + alpha·d²); the first value sets m = x, v = 0.
+    const ts = [0, 5, 10, 10, 25, 30, 40, 50, 50, 60];
+    const keys = [0, 1, 0, 0, 1, 0, 0, 0, 2, 2];
+    const xs = [0, 3, 8, 100, 7, 0, Number.NaN, 5, Number.NaN, 2];
+    const run = (minPeriods: number) =>
+      rollingAggregate(
+        {
+          window: { kind: 'rows', rows: 1 },
+          inputs: 1,
+          aggs: (['ewm_mean', 'ewm_var', 'ewm_std'] as const).map((agg) => ({ agg, input: 0, minPeriods })),
+          halfLifeUs: 10,
+        },
+        f64(ts),
+        Int32Array.from(keys),
+        [f64(xs)],
+      ).out.map(nulls);
+    // Key 0: 0 → (m 0, v 0); 8 after 10 → d 8, m 4, v ½(0 + 32) = 16; 100 at the same time → no
+    // change; 0 after 20 → d −4, m 1, v ¼(16 + 12) = 7; NaN → unchanged (its row shows m 1, v 7);
+    // 5 after 20 since the last value (the NaN does not reset the clock) → d 4, m 4, v ¼(7 + 12).
+    // Key 1: 3 → (3, 0); 7 after 20 → d 4, m 6, v ¼(0 + 12) = 3. Key 2: NaN first → null; 2 → (2, 0).
+    const mean = [0, 3, 4, 4, 6, 1, 1, 4, null, 2];
+    const variance = [0, 0, 16, 16, 3, 7, 7, 4.75, null, 0];
+    const [m1, v1, s1] = run(1);
+    expectClose(m1, mean, 1e-15);
+    expectClose(v1, variance, 1e-15);
+    expectClose(
+      s1,
+      variance.map((v) => (v === null ? null : Math.sqrt(v))),
+      1e-15,
+    );
+    // min_periods counts the key's non-missing values so far (the ignored equal-time value too).
+    const [m2, v2] = run(2);
+    expectClose(m2, [null, null, 4, 4, 6, 1, 1, 4, null, null], 1e-15);
+    expectClose(v2, [null, null, 16, 16, 3, 7, 7, 4.75, null, null], 1e-15);
+    // min_periods 0 still needs one value (no mean, no variance before it).
+    expect(run(0)[1][8]).toBe(null);
+  });
+
+  it('ewm_var alone and beside ewm_mean: the mean is bit-for-bit the same with or without it', () => {
+    const ts = f64([0, 3, 3, 11, 12, 30]);
+    const xs = [f64([1, 4, Number.NaN, -2, 7.5, 3])];
+    const opts = (aggs: RollingAggKind[]): RollingKernelOptions => ({
+      window: { kind: 'time', periodUs: 5, closed: 'right' },
+      inputs: 1,
+      aggs: aggs.map((agg) => ({ agg, input: 0, minPeriods: 1 })),
+      halfLifeUs: 7,
+    });
+    const alone = rollingAggregate(opts(['ewm_mean']), ts, null, xs).out[0];
+    const both = rollingAggregate(opts(['ewm_std', 'mean', 'ewm_mean', 'ewm_var']), ts, null, xs).out;
+    expect(Array.from(both[2])).toEqual(Array.from(alone));
+    const varOnly = rollingAggregate(opts(['ewm_var']), ts, null, xs).out[0];
+    expect(Array.from(both[3])).toEqual(Array.from(varOnly));
+    expect(Array.from(both[0])).toEqual(Array.from(varOnly, Math.sqrt));
+  });
+
   it('reports the first row whose timestamp goes back within its key', () => {
     const k = new RollingKernel({
       window: { kind: 'rows', rows: 2 },
@@ -205,14 +298,19 @@ describe('rolling kernel: golden', () => {
       () =>
         new RollingKernel({ window: { kind: 'time', periodUs: 0, closed: 'right' }, inputs: 1, aggs: [agg] }),
     ).toThrow(/positive/);
-    expect(
-      () =>
-        new RollingKernel({
-          window: { kind: 'rows', rows: 2 },
-          inputs: 1,
-          aggs: [{ agg: 'ewm_mean', input: 0, minPeriods: 1 }],
-        }),
-    ).toThrow(/half_life/);
+    for (const [agg, halfLifeUs] of [
+      ['ewm_mean', undefined],
+      ['ewm_std', 0],
+    ] as const)
+      expect(
+        () =>
+          new RollingKernel({
+            window: { kind: 'rows', rows: 2 },
+            inputs: 1,
+            aggs: [{ agg, input: 0, minPeriods: 1 }],
+            halfLifeUs,
+          }),
+      ).toThrow(`${agg} needs a positive half_life`);
   });
 });
 
@@ -283,7 +381,8 @@ describe('rolling kernel: numerical stability', () => {
   });
 });
 
-const AGGS: RollingAggKind[] = ['sum', 'mean', 'min', 'max', 'std', 'var', 'count'];
+/** Every aggregate of one value column (vwap needs two). */
+const AGGS = ROLLING_AGG_KINDS.filter((agg) => agg !== 'vwap');
 
 const caseArb = fc.record({
   rows: fc.array(
@@ -303,13 +402,14 @@ const caseArb = fc.record({
     }),
   ),
   minPeriods: fc.integer({ min: 0, max: 3 }),
+  halfLifeUs: fc.integer({ min: 1, max: 8 }),
   cuts: fc.array(fc.integer({ min: 0, max: 80 }), { maxLength: 5 }),
 });
 
 describe('rolling kernel: properties', () => {
   it('matches a brute-force window recomputation and is invariant to batch cuts', () => {
     fc.assert(
-      fc.property(caseArb, ({ rows, window, minPeriods, cuts }) => {
+      fc.property(caseArb, ({ rows, window, minPeriods, halfLifeUs, cuts }) => {
         const n = rows.length;
         const ts = new Float64Array(n);
         let t = 0;
@@ -323,7 +423,7 @@ describe('rolling kernel: properties', () => {
           ...AGGS.map((agg) => ({ agg, input: 0, minPeriods })),
           { agg: 'count', input: -1, minPeriods },
         ];
-        const opts: RollingKernelOptions = { window, inputs: 1, aggs };
+        const opts: RollingKernelOptions = { window, inputs: 1, aggs, halfLifeUs };
         const whole = rollingAggregate(opts, ts, keys, [xs]);
         const viaInt64 = aggs.map(() => new Float64Array(n));
         const nullRows = new Float64Array(3 * aggs.length);

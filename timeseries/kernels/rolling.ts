@@ -17,7 +17,9 @@
  * of evictions proportional to its size, which bounds drift and re-centres the pivot at amortised
  * O(1) cost. min/max use a monotonic deque per key (amortised O(1)). `ewm_mean` is time-aware and
  * spans the key's whole history: alpha = 1 − exp(−ln2 · Δt / half_life) with Δt the time since the
- * key's previous non-missing value (Polars `ewm_mean_by`); it ignores the window.
+ * key's previous non-missing value (Polars `ewm_mean_by`); it ignores the window. `ewm_var` and
+ * `ewm_std` share its state and alpha and add the incremental biased variance (Polars `ewm_var`
+ * with adjust=False, bias=True): d = x − m, m += alpha · d, v = (1 − alpha) · (v + alpha · d²).
  *
  * The row loop is specialised once per configuration: the plan (which sums, deques and windows are
  * needed) is turned into straight-line JavaScript with `new Function`. Only numeric constants and
@@ -30,7 +32,27 @@
  * threads; timeseries/parallel/rolling-task.ts).
  */
 
-export type RollingAggKind = 'sum' | 'mean' | 'min' | 'max' | 'std' | 'var' | 'count' | 'vwap' | 'ewm_mean';
+/** The aggregates the kernel computes (the operator's `agg` values). */
+export const ROLLING_AGG_KINDS = [
+  'sum',
+  'mean',
+  'min',
+  'max',
+  'std',
+  'var',
+  'count',
+  'vwap',
+  'ewm_mean',
+  'ewm_var',
+  'ewm_std',
+] as const;
+export type RollingAggKind = (typeof ROLLING_AGG_KINDS)[number];
+
+/** The exponentially weighted aggregates: time-aware, over the key's whole history (need a half-life). */
+export function isEwmAgg(agg: string): agg is 'ewm_mean' | 'ewm_var' | 'ewm_std' {
+  return agg === 'ewm_mean' || agg === 'ewm_var' || agg === 'ewm_std';
+}
+
 export type Closed = 'left' | 'right' | 'both' | 'none';
 
 export type RollingWindow =
@@ -52,7 +74,7 @@ export interface RollingKernelOptions {
   /** Number of value columns passed to {@link RollingKernel.process}. */
   inputs: number;
   aggs: readonly KernelAgg[];
-  /** Half-life in µs for `ewm_mean`. */
+  /** Half-life in µs for `ewm_mean`, `ewm_var` and `ewm_std`. */
   halfLifeUs?: number;
   /**
    * A row earlier than its key's previous row (or with a NaN time): `error` (default) stops and
@@ -99,17 +121,19 @@ const COL_STRIDE = 8;
 const PS = 1;
 const SZ = 3;
 const VWAP_STRIDE = 5;
-/** Offsets inside an ewm track: mean, time of the last value, values seen. */
+/** Offsets inside an ewm track: mean, time of the last value, values seen; variance if tracked. */
 const EWM_LAST = 1;
 const EWM_SEEN = 2;
 const EWM_STRIDE = 3;
+const EWM_VAR = 3;
 
 interface Plan {
   slots: number;
   slotOf: Int32Array;
   cols: ColTrack[];
   vwaps: { priceSlot: number; sizeSlot: number; acc: number }[];
-  ewms: { input: number; acc: number }[];
+  /** `variance`: ewm_var or ewm_std reads the track (ewm_mean alone does not update it). */
+  ewms: { input: number; acc: number; variance: boolean }[];
   deques: { slot: number; max: boolean }[];
   accSize: number;
 }
@@ -129,15 +153,16 @@ function plan(opts: RollingKernelOptions): { plan: Plan; aggTrack: number[] } {
   const aggTrack: number[] = [];
   for (const g of opts.aggs) {
     if (!(g.minPeriods >= 0)) throw new RangeError('min_periods must be >= 0');
-    if (g.agg === 'ewm_mean') {
+    if (isEwmAgg(g.agg)) {
       if (!(opts.halfLifeUs !== undefined && opts.halfLifeUs > 0))
-        throw new RangeError('ewm_mean needs a positive half_life');
+        throw new RangeError(`${g.agg} needs a positive half_life`);
       let e = ewms.findIndex((x) => x.input === g.input);
       if (e < 0) {
         if (!(g.input >= 0 && g.input < opts.inputs))
           throw new RangeError(`rolling input ${g.input} out of range`);
-        e = ewms.push({ input: g.input, acc: 0 }) - 1;
+        e = ewms.push({ input: g.input, acc: 0, variance: false }) - 1;
       }
+      if (g.agg !== 'ewm_mean') ewms[e].variance = true;
       aggTrack.push(e);
     } else if (g.agg === 'vwap') {
       if (g.size === undefined) throw new RangeError('vwap needs a size column');
@@ -189,7 +214,7 @@ function plan(opts: RollingKernelOptions): { plan: Plan; aggTrack: number[] } {
   }
   for (const e of ewms) {
     e.acc = acc;
-    acc += EWM_STRIDE;
+    acc += e.variance ? EWM_STRIDE + 1 : EWM_STRIDE;
   }
   return { plan: { slots, slotOf, cols, vwaps, ewms, deques, accSize: acc }, aggTrack };
 }
@@ -353,9 +378,15 @@ function genRecompute(p: Plan): string {
 function genOutput(p: Plan, g: KernelAgg, track: number): string {
   const dst = 'r_';
   const atLeast = (min: number) => Math.max(g.minPeriods, min);
-  if (g.agg === 'ewm_mean') {
+  if (isEwmAgg(g.agg)) {
     const o = p.ewms[track].acc;
-    return `${dst} = ${acc(o + EWM_SEEN)} >= ${atLeast(1)} ? ${acc(o)} : NaN;`;
+    const value =
+      g.agg === 'ewm_mean'
+        ? acc(o)
+        : g.agg === 'ewm_var'
+          ? acc(o + EWM_VAR)
+          : `Math.sqrt(${acc(o + EWM_VAR)})`;
+    return `${dst} = ${acc(o + EWM_SEEN)} >= ${atLeast(1)} ? ${value} : NaN;`;
   }
   if (g.agg === 'vwap') {
     const o = p.vwaps[track].acc;
@@ -491,9 +522,14 @@ function genProcess(
   lines.push('s.evicted = evicted;');
   for (const e of p.ewms) {
     const o = e.acc;
+    // decay = 1 − alpha; the mean's update is the same operations with or without the variance.
+    const decay = `Math.exp((-Math.LN2 * (t - ${acc(o + EWM_LAST)})) / ${opts.halfLifeUs})`;
+    const update = e.variance
+      ? `{ const decay = ${decay}; const d = x - ${acc(o)}; const inc = (1 - decay) * d; ${acc(o)} += inc; ${acc(o + EWM_VAR)} = decay * (${acc(o + EWM_VAR)} + d * inc); }`
+      : `${acc(o)} += (1 - ${decay}) * (x - ${acc(o)});`;
     lines.push(
       `{ const x = c${e.input}[i]; if (x === x) { const seen = ${acc(o + EWM_SEEN)};`,
-      `if (seen === 0) ${acc(o)} = x; else ${acc(o)} += (1 - Math.exp((-Math.LN2 * (t - ${acc(o + EWM_LAST)})) / ${opts.halfLifeUs})) * (x - ${acc(o)});`,
+      `if (seen === 0) ${acc(o)} = x; else ${update}`,
       `${acc(o + EWM_LAST)} = t; ${acc(o + EWM_SEEN)} = seen + 1; } }`,
     );
   }

@@ -15,6 +15,8 @@ const AGGS: KernelAgg[] = [
   { agg: 'count', input: -1, minPeriods: 2 },
   { agg: 'vwap', input: 0, size: 1, minPeriods: 1 },
   { agg: 'ewm_mean', input: 0, minPeriods: 1 },
+  { agg: 'ewm_var', input: 0, minPeriods: 2 },
+  { agg: 'ewm_std', input: 1, minPeriods: 1 },
 ];
 
 interface Input {
