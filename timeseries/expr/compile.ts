@@ -29,6 +29,14 @@ import {
 } from 'apache-arrow';
 import { float64ToInt64, int64ToFloat64 } from '../kernels/int64.ts';
 import { KeyMapper } from '../rolling-keys.ts';
+import {
+  TIME_FIELDS,
+  type TimeField,
+  timeField,
+  truncateBuckets,
+  truncateTo,
+  zoneOffsets,
+} from './datetime.ts';
 import { type BinaryOp, ExprError, type Node, parseExpression } from './parse.ts';
 
 /** Value types: numbers (all numeric columns, as float64), timestamps (µs), booleans, strings. */
@@ -164,7 +172,53 @@ interface Compiled {
   ev: Eval;
 }
 
-const FUNCTIONS = ['abs', 'sqrt', 'exp', 'log', 'round', 'min', 'max', 'shift', 'diff', 'if', 'coalesce'];
+/** Number of arguments of each function: [fewest, most]. */
+const ARITY: Record<string, [number, number]> = {
+  abs: [1, 1],
+  sqrt: [1, 1],
+  exp: [1, 1],
+  log: [1, 1],
+  round: [1, 2],
+  min: [2, 2],
+  max: [2, 2],
+  shift: [1, 2],
+  diff: [1, 2],
+  if: [3, 3],
+  coalesce: [2, Number.POSITIVE_INFINITY],
+  ...Object.fromEntries(TIME_FIELDS.map((f) => [f, [1, 2]])),
+  truncate: [2, 2],
+  lower: [1, 1],
+  upper: [1, 1],
+  len: [1, 1],
+  starts_with: [2, 2],
+  ends_with: [2, 2],
+  contains: [2, 2],
+};
+
+const FUNCTIONS = Object.keys(ARITY);
+
+const STRING_FUNCTIONS = new Set(['lower', 'upper', 'len', 'starts_with', 'ends_with', 'contains']);
+
+/** Tests of a string against the literal pattern of `starts_with`, `ends_with`, `contains`. */
+const STRING_TESTS: Record<string, (s: string, pattern: string) => boolean> = {
+  starts_with: (s, p) => s.startsWith(p),
+  ends_with: (s, p) => s.endsWith(p),
+  contains: (s, p) => s.includes(p),
+};
+
+/** Number of Unicode code points (a surrogate pair is one), as Polars `str.len_chars`. */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i + 1 < s.length; i++) {
+    const hi = s.charCodeAt(i);
+    const lo = s.charCodeAt(i + 1);
+    if (hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff) {
+      n--;
+      i++;
+    }
+  }
+  return n;
+}
 
 /** The expression type of an Arrow column type, or undefined when expressions cannot read it. */
 export function columnType(type: DataType): ExprType | undefined {
@@ -339,9 +393,9 @@ function ranks(a: readonly string[], b: readonly string[]): { ra: Float64Array; 
   return { ra: Float64Array.from(a, (s) => rank.get(s)!), rb: Float64Array.from(b, (s) => rank.get(s)!) };
 }
 
-function gatherRanks(codes: Int32Array, r: Float64Array): Float64Array {
-  const out = new Float64Array(codes.length);
-  for (let i = 0; i < codes.length; i++) out[i] = r[codes[i]];
+/** Per row, the entry of `table` (one per dictionary entry) at the row's code. */
+function gatherCodes<T extends Float64Array | Uint8Array>(codes: Int32Array, table: T, out: T): T {
+  for (let i = 0; i < codes.length; i++) out[i] = table[codes[i]];
   return out;
 }
 
@@ -532,8 +586,11 @@ class Compiler {
         if (c.t === 'null') return { t: 'bool', v: out, valid: allNull(n) };
         const hit = new Uint8Array(n);
         if (c.t === 'str') {
-          const member = Uint8Array.from(c.dict, (s) => (strs.has(s) ? 1 : 0));
-          for (let i = 0; i < n; i++) hit[i] = member[c.codes[i]];
+          gatherCodes(
+            c.codes,
+            Uint8Array.from(c.dict, (s) => (strs.has(s) ? 1 : 0)),
+            hit,
+          );
         } else {
           const v = c.v;
           for (let i = 0; i < n; i++) hit[i] = nums.has(v[i]) ? 1 : 0;
@@ -687,7 +744,13 @@ class Compiler {
             }
           } else {
             const { ra, rb } = ranks(x.dict, y.dict);
-            compareNums(op, gatherRanks(x.codes, ra), gatherRanks(y.codes, rb), out);
+            const rows = x.codes.length;
+            compareNums(
+              op,
+              gatherCodes(x.codes, ra, new Float64Array(rows)),
+              gatherCodes(y.codes, rb, new Float64Array(rows)),
+              out,
+            );
           }
         } else if (x.t === 'bool' && y.t === 'bool') {
           for (let i = 0; i < n; i++) out[i] = (x.v[i] === y.v[i] ? 1 : 0) ^ (op === '!=' ? 1 : 0);
@@ -771,6 +834,99 @@ class Compiler {
     };
   }
 
+  /** The text of argument i of a call, which must be a string literal (`what` for the message). */
+  private stringLiteral(node: Extract<Node, { k: 'call' }>, i: number, what: string): string {
+    const a = node.args[i];
+    if (a.k !== 'str')
+      throw this.typeError(`argument ${i + 1} of ${node.fn} must be ${what} in single quotes`, a.pos);
+    return a.value;
+  }
+
+  /**
+   * `year(ts)` … `weekday(ts)` (numbers, in UTC or in the zone of an optional second argument)
+   * and `truncate(ts, '1m')` (the start of the fixed-length bucket holding ts, in UTC).
+   */
+  private compileTime(node: Extract<Node, { k: 'call' }>): Compiled {
+    const fn = node.fn;
+    const a = this.compile(node.args[0]);
+    if (a.t !== 'ts' && a.t !== 'null')
+      throw this.typeError(`${fn} needs a timestamp, got ${TYPE_NAMES[a.t]}`, node.pos);
+    const t: ExprType = fn === 'truncate' ? 'ts' : 'num';
+    let kernel: (v: Float64Array, out: Float64Array) => void;
+    if (fn === 'truncate') {
+      const text = this.stringLiteral(node, 1, "a duration such as '1m'");
+      const buckets = truncateBuckets(text);
+      if (typeof buckets === 'string')
+        throw this.typeError(`argument 2 of truncate: ${buckets}`, node.args[1].pos);
+      kernel = (v, out) => truncateTo(v, buckets, out);
+    } else {
+      const name =
+        node.args.length > 1 ? this.stringLiteral(node, 1, "a time zone such as 'America/New_York'") : 'UTC';
+      let zone: ReturnType<typeof zoneOffsets>;
+      try {
+        zone = zoneOffsets(name);
+      } catch (e) {
+        throw this.typeError(`argument 2 of ${fn}: ${(e as Error).message}`, node.args[1].pos);
+      }
+      kernel = (v, out) => timeField(fn as TimeField, v, out, zone);
+    }
+    return {
+      t,
+      ev: (b) => {
+        const x = a.ev(b);
+        if (x.t !== 'ts') return x;
+        const out = new Float64Array(x.v.length);
+        kernel(x.v, out);
+        return { t: t as 'num' | 'ts', v: out, valid: x.valid };
+      },
+    };
+  }
+
+  /**
+   * `lower`, `upper`, `len`, `starts_with`, `ends_with`, `contains`: computed once per entry of
+   * the string's dictionary, not per row (a symbol column has few distinct values).
+   */
+  private compileString(node: Extract<Node, { k: 'call' }>): Compiled {
+    const fn = node.fn;
+    const a = this.compile(node.args[0]);
+    if (a.t !== 'str' && a.t !== 'null')
+      throw this.typeError(`${fn} needs a string, got ${TYPE_NAMES[a.t]}`, node.pos);
+    if (fn === 'lower' || fn === 'upper') {
+      const map = fn === 'lower' ? (s: string) => s.toLowerCase() : (s: string) => s.toUpperCase();
+      return {
+        t: 'str',
+        ev: (b) => {
+          const x = a.ev(b);
+          if (x.t !== 'str') return x;
+          // Same codes, mapped dictionary (two entries may map to one string: 'BTC', 'btc').
+          return { t: 'str', codes: x.codes, dict: x.dict.map(map), valid: x.valid };
+        },
+      };
+    }
+    if (fn === 'len')
+      return {
+        t: 'num',
+        ev: (b) => {
+          const x = a.ev(b);
+          if (x.t !== 'str') return x;
+          const per = Float64Array.from(x.dict, codePoints);
+          return { t: 'num', v: gatherCodes(x.codes, per, new Float64Array(x.codes.length)), valid: x.valid };
+        },
+      };
+    const pattern = this.stringLiteral(node, 1, "a string literal such as 'BTC'");
+    const test = STRING_TESTS[fn];
+    return {
+      t: 'bool',
+      ev: (b) => {
+        const x = a.ev(b);
+        const n = b.numRows;
+        if (x.t !== 'str') return { t: 'bool', v: new Uint8Array(n), valid: allNull(n) };
+        const per = Uint8Array.from(x.dict, (s) => (test(s, pattern) ? 1 : 0));
+        return { t: 'bool', v: gatherCodes(x.codes, per, new Uint8Array(n)), valid: x.valid };
+      },
+    };
+  }
+
   private compileCall(node: Extract<Node, { k: 'call' }>): Compiled {
     const fn = node.fn;
     if (!FUNCTIONS.includes(fn))
@@ -780,20 +936,7 @@ class Compiler {
         this.text,
         node.pos,
       );
-    const arity: Record<string, [number, number]> = {
-      abs: [1, 1],
-      sqrt: [1, 1],
-      exp: [1, 1],
-      log: [1, 1],
-      round: [1, 2],
-      min: [2, 2],
-      max: [2, 2],
-      shift: [1, 2],
-      diff: [1, 2],
-      if: [3, 3],
-      coalesce: [2, Number.POSITIVE_INFINITY],
-    };
-    const [lo, hi] = arity[fn];
+    const [lo, hi] = ARITY[fn];
     const takes = lo === hi ? `${lo}` : hi === Number.POSITIVE_INFINITY ? `${lo} or more` : `${lo} or ${hi}`;
     if (node.args.length < lo || node.args.length > hi)
       throw this.typeError(
@@ -801,6 +944,8 @@ class Compiler {
         node.pos,
       );
     if (fn === 'if' || fn === 'coalesce') return this.compileChoice(node);
+    if (fn === 'truncate' || (TIME_FIELDS as readonly string[]).includes(fn)) return this.compileTime(node);
+    if (STRING_FUNCTIONS.has(fn)) return this.compileString(node);
     const a = this.compile(node.args[0]);
     if (fn === 'min' || fn === 'max') {
       const b2 = this.compile(node.args[1]);

@@ -8,13 +8,16 @@ import { AckSet } from '../../pipeline/acks.ts';
 import type { Batch } from '../../pipeline/types.ts';
 import { dictionaryVector, float64Vector, recordBatchFromVectors, timestampVector } from '../arrow.ts';
 import {
+  type FilterOptions,
   filter,
   filterSpec,
   filterStream,
   registerExprOps,
+  type SelectOptions,
   select,
   selectSpec,
   selectStream,
+  type WithColumnsOptions,
   withColumns,
   withColumnsSpec,
   withColumnsStream,
@@ -147,41 +150,59 @@ const IF_COLUMNS = {
   late: 'if(diff(ts, 1) > 2000, ts, shift(ts, 1))',
 };
 
+// Time and string functions, alone and under shift/diff: per-row kernels and per-dictionary-entry
+// maps, which must not depend on the split either.
+const FN_FILTER = "starts_with(lower(symbol), 'b') or diff(truncate(ts, '10ms'), 1) > 0";
+const FN_COLUMNS = {
+  bucket: "truncate(ts, '10ms')",
+  clock: "hour(ts, 'America/New_York') * 10000 + minute(ts) * 100 + second(ts)",
+  sym: 'lower(symbol)',
+  n: "len(symbol) + if(ends_with(symbol, 'H'), 10, 0)",
+  gap: "diff(truncate(ts, '5ms'), 1)",
+};
+
+/** An operator over a whole table, and a factory of the same operator over a stream. */
+type SplitCase = [string, (t: Table) => Table, () => OperatorFunction<Batch, Batch>];
+const filterCase = (name: string, o: FilterOptions): SplitCase => [
+  name,
+  (t) => filter(t, o),
+  () => filterStream(o),
+];
+const withColumnsCase = (name: string, o: WithColumnsOptions): SplitCase => [
+  name,
+  (t) => withColumns(t, o),
+  () => withColumnsStream(o),
+];
+const selectCase = (name: string, o: SelectOptions): SplitCase => [
+  name,
+  (t) => select(t, o),
+  () => selectStream(o),
+];
+
 describe('expression ops: streaming equals batch for any split', () => {
-  const cases: [string, (t: Table) => Table, () => OperatorFunction<Batch, Batch>][] = [
-    [
-      'filter with diff by symbol',
-      (t) => filter(t, { expr: 'abs(diff(price, 1)) > 20 or shift(price, 2) is null', by: 'symbol' }),
-      () => filterStream({ expr: 'abs(diff(price, 1)) > 20 or shift(price, 2) is null', by: 'symbol' }),
-    ],
-    [
-      'with_columns with shift and diff',
-      (t) =>
-        withColumns(t, {
-          columns: { prev: 'shift(price, 1)', d2: 'diff(price, 2)', dt: 'diff(ts, 1)' },
-          by: ['symbol'],
-        }),
-      () =>
-        withColumnsStream({
-          columns: { prev: 'shift(price, 1)', d2: 'diff(price, 2)', dt: 'diff(ts, 1)' },
-          by: ['symbol'],
-        }),
-    ],
-    [
-      'filter with if and coalesce over shift and diff by symbol',
-      (t) => filter(t, { expr: IF_FILTER, by: 'symbol' }),
-      () => filterStream({ expr: IF_FILTER, by: 'symbol' }),
-    ],
-    [
-      'with_columns with if and coalesce over shift and diff',
-      (t) => withColumns(t, { columns: IF_COLUMNS, by: ['symbol'] }),
-      () => withColumnsStream({ columns: IF_COLUMNS, by: ['symbol'] }),
-    ],
-    [
-      'select with an unkeyed shift',
-      (t) => select(t, { columns: ['symbol', { lag: 'shift(price, 3)' }] }),
-      () => selectStream({ columns: ['symbol', { lag: 'shift(price, 3)' }] }),
-    ],
+  const cases = [
+    filterCase('filter with diff by symbol', {
+      expr: 'abs(diff(price, 1)) > 20 or shift(price, 2) is null',
+      by: 'symbol',
+    }),
+    withColumnsCase('with_columns with shift and diff', {
+      columns: { prev: 'shift(price, 1)', d2: 'diff(price, 2)', dt: 'diff(ts, 1)' },
+      by: ['symbol'],
+    }),
+    filterCase('filter with if and coalesce over shift and diff by symbol', {
+      expr: IF_FILTER,
+      by: 'symbol',
+    }),
+    withColumnsCase('with_columns with if and coalesce over shift and diff', {
+      columns: IF_COLUMNS,
+      by: ['symbol'],
+    }),
+    filterCase('filter with string functions and diff of truncate by symbol', {
+      expr: FN_FILTER,
+      by: 'symbol',
+    }),
+    withColumnsCase('with_columns with time and string functions', { columns: FN_COLUMNS, by: ['symbol'] }),
+    selectCase('select with an unkeyed shift', { columns: ['symbol', { lag: 'shift(price, 3)' }] }),
   ];
 
   it.each(cases)('%s', async (_, batchOp, streamOp) => {
