@@ -197,6 +197,61 @@ const ARITY: Record<string, [number, number]> = {
 
 const FUNCTIONS = Object.keys(ARITY);
 
+/** Throw unless `node` calls a known function with a number of arguments it takes. */
+function checkCall(node: Extract<Node, { k: 'call' }>, text: string): void {
+  const fn = node.fn;
+  if (!FUNCTIONS.includes(fn))
+    throw new ExprError(
+      'POLAROID_EXPR_SYNTAX',
+      `unknown function "${fn}"; functions are ${FUNCTIONS.join(', ')}`,
+      text,
+      node.pos,
+    );
+  const [lo, hi] = ARITY[fn];
+  const takes = lo === hi ? `${lo}` : hi === Number.POSITIVE_INFINITY ? `${lo} or more` : `${lo} or ${hi}`;
+  if (node.args.length < lo || node.args.length > hi)
+    throw new ExprError(
+      'POLAROID_EXPR_TYPE',
+      `${fn} takes ${takes} argument${hi > 1 ? 's' : ''}, got ${node.args.length}`,
+      text,
+      node.pos,
+    );
+}
+
+/**
+ * Parse `text` and check what needs no schema: every function exists and gets a number of
+ * arguments it takes. Config validation runs this, so those errors come with the file position;
+ * column and type errors wait for the first batch's schema.
+ */
+export function checkExpression(text: string): Node {
+  const ast = parseExpression(text);
+  const visit = (n: Node): void => {
+    switch (n.k) {
+      case 'call':
+        checkCall(n, text);
+        for (const a of n.args) visit(a);
+        break;
+      case 'neg':
+      case 'not':
+      case 'isnull':
+        visit(n.arg);
+        break;
+      case 'in':
+        visit(n.arg);
+        for (const x of n.list) visit(x);
+        break;
+      case 'bin':
+        visit(n.left);
+        visit(n.right);
+        break;
+      default:
+        break;
+    }
+  };
+  visit(ast);
+  return ast;
+}
+
 const STRING_FUNCTIONS = new Set(['lower', 'upper', 'len', 'starts_with', 'ends_with', 'contains']);
 
 /** Tests of a string against the literal pattern of `starts_with`, `ends_with`, `contains`. */
@@ -929,20 +984,7 @@ class Compiler {
 
   private compileCall(node: Extract<Node, { k: 'call' }>): Compiled {
     const fn = node.fn;
-    if (!FUNCTIONS.includes(fn))
-      throw new ExprError(
-        'POLAROID_EXPR_SYNTAX',
-        `unknown function "${fn}"; functions are ${FUNCTIONS.join(', ')}`,
-        this.text,
-        node.pos,
-      );
-    const [lo, hi] = ARITY[fn];
-    const takes = lo === hi ? `${lo}` : hi === Number.POSITIVE_INFINITY ? `${lo} or more` : `${lo} or ${hi}`;
-    if (node.args.length < lo || node.args.length > hi)
-      throw this.typeError(
-        `${fn} takes ${takes} argument${hi > 1 ? 's' : ''}, got ${node.args.length}`,
-        node.pos,
-      );
+    checkCall(node, this.text);
     if (fn === 'if' || fn === 'coalesce') return this.compileChoice(node);
     if (fn === 'truncate' || (TIME_FIELDS as readonly string[]).includes(fn)) return this.compileTime(node);
     if (STRING_FUNCTIONS.has(fn)) return this.compileString(node);

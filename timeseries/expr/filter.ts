@@ -16,7 +16,8 @@ import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { OpSpec } from '../../config/registry.ts';
 import type { Batch } from '../../pipeline/types.ts';
-import { ExprError, parseExpression } from './parse.ts';
+import { checkExpression } from './compile.ts';
+import { ExprError } from './parse.ts';
 import { type By, overTable, Program, stream, takeRows, zBy, zExpr } from './runtime.ts';
 
 export interface FilterOptions {
@@ -57,7 +58,7 @@ export function filter(table: Table, opts: FilterOptions | string): Table {
 /** Keep the rows where `expr` is true, batch by batch; acks travel with each (possibly empty) batch. */
 export function filterStream(opts: FilterOptions | string): OperatorFunction<Batch, Batch> {
   const o = normalizeFilter(opts);
-  parseExpression(o.expr);
+  checkExpression(o.expr);
   return stream(() => new FilterRunner(o));
 }
 

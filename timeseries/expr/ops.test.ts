@@ -245,6 +245,25 @@ describe('expression op specs', () => {
     expect(withColumnsSpec.config.safeParse({ columns: { x: '1 +' } }).success).toBe(false);
   });
 
+  it('report unknown functions and wrong argument counts at config time, before any schema', () => {
+    const issues = (r: { error?: { issues: { message: string }[] } }) =>
+      (r.error?.issues ?? []).map((i) => i.message).join('; ');
+    expect(issues(filterSpec.config.safeParse('median(price) > 1'))).toMatch(
+      /unknown function "median"; functions are .*coalesce.* at column 1/,
+    );
+    expect(issues(filterSpec.config.safeParse('price > 1 and if(size > 0, true) '))).toMatch(
+      /if takes 3 arguments, got 2 at column 15/,
+    );
+    expect(issues(withColumnsSpec.config.safeParse({ r: 'round(abs(price), 1, 2)' }))).toMatch(
+      /round takes 1 or 2 arguments, got 3/,
+    );
+    expect(issues(selectSpec.config.safeParse(['ts', { h: 'hour()' }]))).toMatch(
+      /hour takes 1 or 2 arguments, got 0/,
+    );
+    // The operators check too when built from code.
+    expect(() => filterStream('lower(symbol, 1) == "x"')).toThrow(/lower takes 1 argument, got 2/);
+  });
+
   it('create working operators from parsed config', async () => {
     const b = trades(10, 5);
     const ops = [

@@ -21,8 +21,8 @@ import { defer, map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { Batch } from '../../pipeline/types.ts';
 import { chunksOf, gatherColumn } from '../asof-columns.ts';
-import { type CompiledExpression, compileExpression, ExprState } from './compile.ts';
-import { ExprError, parseExpression } from './parse.ts';
+import { type CompiledExpression, checkExpression, compileExpression, ExprState } from './compile.ts';
+import { ExprError } from './parse.ts';
 
 export type By = string | readonly string[] | undefined;
 
@@ -173,7 +173,7 @@ export const zExpr = z
   .min(1)
   .superRefine((text, ctx) => {
     try {
-      parseExpression(text);
+      checkExpression(text);
     } catch (e) {
       if (!(e instanceof ExprError)) throw e;
       ctx.addIssue({ code: 'custom', message: `${e.detail} at column ${e.position + 1}` });

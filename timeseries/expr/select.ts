@@ -12,7 +12,8 @@ import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { OpSpec } from '../../config/registry.ts';
 import type { Batch } from '../../pipeline/types.ts';
-import { ExprError, parseExpression } from './parse.ts';
+import { checkExpression } from './compile.ts';
+import { ExprError } from './parse.ts';
 import { type By, type Output, overTable, ProjectRunner, stream, zBy, zExpr } from './runtime.ts';
 
 /** An item of `select`: a column name, or `{output name: expression}` entries. */
@@ -27,7 +28,7 @@ function selectOutputs(items: readonly SelectItem[]): Output[] {
   const out: Output[] = [];
   for (const item of items) {
     if (typeof item === 'string') {
-      const ast = parseExpression(item);
+      const ast = checkExpression(item);
       if (ast.k !== 'col')
         throw new ExprError(
           'POLAROID_EXPR_SYNTAX',
@@ -36,7 +37,11 @@ function selectOutputs(items: readonly SelectItem[]): Output[] {
           0,
         );
       out.push({ name: ast.name, expr: item });
-    } else for (const [name, expr] of Object.entries(item)) out.push({ name, expr });
+    } else
+      for (const [name, expr] of Object.entries(item)) {
+        checkExpression(expr);
+        out.push({ name, expr });
+      }
   }
   const seen = new Set<string>();
   for (const o of out) {

@@ -12,7 +12,7 @@ import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { OpSpec } from '../../config/registry.ts';
 import type { Batch } from '../../pipeline/types.ts';
-import { parseExpression } from './parse.ts';
+import { checkExpression } from './compile.ts';
 import { type By, type Output, overTable, ProjectRunner, stream, zBy, zExpr } from './runtime.ts';
 
 export interface WithColumnsOptions {
@@ -23,7 +23,7 @@ export interface WithColumnsOptions {
 
 const withOutputs = (cols: Readonly<Record<string, string>>): Output[] =>
   Object.entries(cols).map(([name, expr]) => {
-    parseExpression(expr);
+    checkExpression(expr);
     return { name, expr };
   });
 
