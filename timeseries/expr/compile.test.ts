@@ -69,6 +69,15 @@ describe('expression compiler: values', () => {
     expect(Number(shifted[0])).toBe((T0 + 500_000) / 1000);
   });
 
+  it('a timestamp computed from NaN or infinity is null, not a garbage int64', () => {
+    // price is null in row 2 and 0 in no row; 1 / (price - 20) is infinite in row 1.
+    expect(ev('ts + 0 / 0').map((x) => x === null)).toEqual([true, true, true, true, true]);
+    const out = ev('ts + 1 / (price - 20)');
+    expect(out.map((x) => x === null)).toEqual([false, true, true, false, false]);
+    const v = colToVector(compileExpression('ts + 1 / (price - 20)', B.schema).evaluate(B), 5);
+    expect(v.nullCount).toBe(2);
+  });
+
   it('and/or/not follow three-valued logic', () => {
     // flag: true, false, null, true, null
     expect(ev('flag and true')).toEqual([true, false, null, true, null]);

@@ -1134,10 +1134,16 @@ export function colToVector(c: Col, n: number): Vector {
     return makeVector(
       makeData({ type: new Float64(), length: n, nullBitmap: new Uint8Array((n + 7) >> 3), nullCount: n }),
     );
-  const { nullBitmap, nullCount } = validityBits(c.valid);
-  if (c.t === 'num')
-    return makeVector(makeData({ type: new Float64(), length: n, data: c.v, nullBitmap, nullCount }));
-  if (c.t === 'ts')
+  if (c.t === 'ts') {
+    // A timestamp computed from NaN or infinity (`ts + 0 / 0`) has no int64 value: it is null.
+    let valid = c.valid;
+    for (let i = 0; i < n; i++)
+      if (!Number.isFinite(c.v[i]) && (valid === null || valid[i])) {
+        valid ??= new Uint8Array(n).fill(1);
+        if (valid === c.valid) valid = Uint8Array.from(valid);
+        valid[i] = 0;
+      }
+    const { nullBitmap, nullCount } = validityBits(valid);
     return makeVector(
       makeData({
         type: new TimestampMicrosecond('UTC'),
@@ -1147,6 +1153,10 @@ export function colToVector(c: Col, n: number): Vector {
         nullCount,
       }),
     );
+  }
+  const { nullBitmap, nullCount } = validityBits(c.valid);
+  if (c.t === 'num')
+    return makeVector(makeData({ type: new Float64(), length: n, data: c.v, nullBitmap, nullCount }));
   if (c.t === 'bool') {
     const bits = new Uint8Array((n + 7) >> 3);
     for (let i = 0; i < n; i++) if (c.v[i]) bits[i >> 3] |= 1 << (i & 7);
