@@ -309,6 +309,31 @@ function unpackValidity(d: Data): Uint8Array | null {
   return out;
 }
 
+/**
+ * The strings of each Arrow dictionary read so far. Batches of a stream share one dictionary
+ * object until it grows, so a dictionary is read once, and the per-entry work of string
+ * functions, `in` and comparisons (memoised by {@link perDictionary}) is done once too.
+ */
+const DICTIONARIES = new WeakMap<object, string[]>();
+
+/** `f` of a dictionary (or two), computed again only when one of them is another array. */
+function perDictionary<T>(
+  f: (a: readonly string[], b: readonly string[]) => T,
+): (a: readonly string[], b?: readonly string[]) => T {
+  const none: readonly string[] = [];
+  let lastA: readonly string[] | undefined;
+  let lastB: readonly string[] | undefined;
+  let value: T;
+  return (a, b = none) => {
+    if (a !== lastA || b !== lastB) {
+      value = f(a, b);
+      lastA = a;
+      lastB = b;
+    }
+    return value;
+  };
+}
+
 /** Read one column of a batch into the evaluator's representation. */
 function loadColumn(batch: RecordBatch, name: string, t: ExprType): Col {
   const vec = batch.getChild(name)!;
@@ -345,8 +370,12 @@ function loadColumn(batch: RecordBatch, name: string, t: ExprType): Col {
   }
   if (type instanceof Dictionary) {
     const dv = d.dictionary!;
-    const dict: string[] = new Array(dv.length);
-    for (let j = 0; j < dv.length; j++) dict[j] = String(dv.get(j));
+    let dict = DICTIONARIES.get(dv);
+    if (dict === undefined) {
+      dict = new Array(dv.length);
+      for (let j = 0; j < dv.length; j++) dict[j] = String(dv.get(j));
+      DICTIONARIES.set(dv, dict);
+    }
     const raw = d.values as Int32Array;
     const codes = raw instanceof Int32Array ? raw.subarray(0, n) : Int32Array.from(raw as ArrayLike<number>);
     return { t: 'str', codes, dict, valid };
@@ -632,6 +661,7 @@ class Compiler {
       else if (item.k === 'bool') nums.add(item.value ? 1 : 0);
     }
     const negated = node.negated;
+    const hits = perDictionary((dict) => Uint8Array.from(dict, (s) => (strs.has(s) ? 1 : 0)));
     return {
       t: 'bool',
       ev: (b) => {
@@ -641,11 +671,7 @@ class Compiler {
         if (c.t === 'null') return { t: 'bool', v: out, valid: allNull(n) };
         const hit = new Uint8Array(n);
         if (c.t === 'str') {
-          gatherCodes(
-            c.codes,
-            Uint8Array.from(c.dict, (s) => (strs.has(s) ? 1 : 0)),
-            hit,
-          );
+          gatherCodes(c.codes, hits(c.dict), hit);
         } else {
           const v = c.v;
           for (let i = 0; i < n; i++) hit[i] = nums.has(v[i]) ? 1 : 0;
@@ -776,6 +802,15 @@ class Compiler {
           (lt === 'str' || rt === 'str' ? " (strings are in single quotes: symbol == 'BTC-USD')" : ''),
         node.pos,
       );
+    const leftToRight = perDictionary((xd, yd) => {
+      const idx = new Map<string, number>();
+      yd.forEach((s, j) => {
+        if (!idx.has(s)) idx.set(s, j);
+      });
+      // Equal strings may sit under several codes of y's dictionary: compare via strings then.
+      return { lToR: Int32Array.from(xd, (s) => idx.get(s) ?? -1), unique: idx.size === yd.length };
+    });
+    const rankPair = perDictionary(ranks);
     return {
       t: 'bool',
       ev: (b) => {
@@ -786,19 +821,13 @@ class Compiler {
         if (!x || !y) return { t: 'bool', v: out, valid: allNull(n) };
         if (x.t === 'str' && y.t === 'str') {
           if (op === '==' || op === '!=') {
-            const idx = new Map<string, number>();
-            y.dict.forEach((s, j) => {
-              if (!idx.has(s)) idx.set(s, j);
-            });
-            const lToR = Int32Array.from(x.dict, (s) => idx.get(s) ?? -1);
-            // Equal strings may sit under several codes of y's dictionary: compare via strings then.
-            const unique = idx.size === y.dict.length;
+            const { lToR, unique } = leftToRight(x.dict, y.dict);
             for (let i = 0; i < n; i++) {
               const eq = unique ? lToR[x.codes[i]] === y.codes[i] : x.dict[x.codes[i]] === y.dict[y.codes[i]];
               out[i] = (eq ? 1 : 0) ^ (op === '!=' ? 1 : 0);
             }
           } else {
-            const { ra, rb } = ranks(x.dict, y.dict);
+            const { ra, rb } = rankPair(x.dict, y.dict);
             const rows = x.codes.length;
             compareNums(
               op,
@@ -948,35 +977,39 @@ class Compiler {
       throw this.typeError(`${fn} needs a string, got ${TYPE_NAMES[a.t]}`, node.pos);
     if (fn === 'lower' || fn === 'upper') {
       const map = fn === 'lower' ? (s: string) => s.toLowerCase() : (s: string) => s.toUpperCase();
+      const mapped = perDictionary((dict) => dict.map(map));
       return {
         t: 'str',
         ev: (b) => {
           const x = a.ev(b);
           if (x.t !== 'str') return x;
           // Same codes, mapped dictionary (two entries may map to one string: 'BTC', 'btc').
-          return { t: 'str', codes: x.codes, dict: x.dict.map(map), valid: x.valid };
+          return { t: 'str', codes: x.codes, dict: mapped(x.dict), valid: x.valid };
         },
       };
     }
-    if (fn === 'len')
+    if (fn === 'len') {
+      const lengths = perDictionary((dict) => Float64Array.from(dict, codePoints));
       return {
         t: 'num',
         ev: (b) => {
           const x = a.ev(b);
           if (x.t !== 'str') return x;
-          const per = Float64Array.from(x.dict, codePoints);
+          const per = lengths(x.dict);
           return { t: 'num', v: gatherCodes(x.codes, per, new Float64Array(x.codes.length)), valid: x.valid };
         },
       };
+    }
     const pattern = this.stringLiteral(node, 1, "a string literal such as 'BTC'");
     const test = STRING_TESTS[fn];
+    const matches = perDictionary((dict) => Uint8Array.from(dict, (s) => (test(s, pattern) ? 1 : 0)));
     return {
       t: 'bool',
       ev: (b) => {
         const x = a.ev(b);
         const n = b.numRows;
         if (x.t !== 'str') return { t: 'bool', v: new Uint8Array(n), valid: allNull(n) };
-        const per = Uint8Array.from(x.dict, (s) => (test(s, pattern) ? 1 : 0));
+        const per = matches(x.dict);
         return { t: 'bool', v: gatherCodes(x.codes, per, new Uint8Array(n)), valid: x.valid };
       },
     };

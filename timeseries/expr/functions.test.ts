@@ -207,7 +207,7 @@ describe('string functions: golden values', () => {
     ]);
   });
 
-  describe('run once per dictionary entry, not per row', () => {
+  describe('run once per dictionary entry, not per row nor per batch', () => {
     afterEach(() => {
       vi.restoreAllMocks();
     });
@@ -230,6 +230,16 @@ describe('string functions: golden values', () => {
       const spy = vi.spyOn(String.prototype, method);
       c.evaluate(big);
       expect(spy.mock.calls.length).toBe(3);
+      // Later batches over the same Arrow dictionary (a stream's, until it grows) reuse the work.
+      c.evaluate(big.slice(0, 500));
+      c.evaluate(big.slice(500));
+      expect(spy.mock.calls.length).toBe(3);
+      // A grown dictionary is a new object: its entries are mapped again.
+      const grown = recordBatchFromVectors({
+        sym: dictionaryVector(Int32Array.from([3, 0]), ['BTC', 'ETH', 'SOL', 'XRP']),
+      });
+      c.evaluate(grown);
+      expect(spy.mock.calls.length).toBe(7);
     });
   });
 });
