@@ -30,6 +30,7 @@ import {
 import { float64ToInt64, int64ToFloat64 } from '../kernels/int64.ts';
 import { KeyMapper } from '../rolling-keys.ts';
 import {
+  type Buckets,
   TIME_FIELDS,
   type TimeField,
   timeField,
@@ -197,6 +198,44 @@ const ARITY: Record<string, [number, number]> = {
 
 const FUNCTIONS = Object.keys(ARITY);
 
+/** Argument `i` of a call, which must be a string literal (`what` says which kind). */
+function stringLiteralArg(node: Extract<Node, { k: 'call' }>, i: number, what: string, text: string): string {
+  const a = node.args[i];
+  if (a.k !== 'str')
+    throw new ExprError(
+      'POLAROID_EXPR_TYPE',
+      `argument ${i + 1} of ${node.fn} must be ${what} in single quotes`,
+      text,
+      a.pos,
+    );
+  return a.value;
+}
+
+/** The literal argument of a time function: `truncate`'s buckets, or a field's zone (UTC: undefined). */
+function timeArgument(
+  node: Extract<Node, { k: 'call' }>,
+  text: string,
+): { buckets: Buckets } | { zone: ReturnType<typeof zoneOffsets> } {
+  if (node.fn === 'truncate') {
+    const buckets = truncateBuckets(stringLiteralArg(node, 1, "a duration such as '1m'", text));
+    if (typeof buckets === 'string')
+      throw new ExprError('POLAROID_EXPR_TYPE', `argument 2 of truncate: ${buckets}`, text, node.args[1].pos);
+    return { buckets };
+  }
+  if (node.args.length < 2) return { zone: undefined };
+  const name = stringLiteralArg(node, 1, "a time zone such as 'America/New_York'", text);
+  try {
+    return { zone: zoneOffsets(name) };
+  } catch (e) {
+    throw new ExprError(
+      'POLAROID_EXPR_TYPE',
+      `argument 2 of ${node.fn}: ${(e as Error).message}`,
+      text,
+      node.args[1].pos,
+    );
+  }
+}
+
 /** Throw unless `node` calls a known function with a number of arguments it takes. */
 function checkCall(node: Extract<Node, { k: 'call' }>, text: string): void {
   const fn = node.fn;
@@ -229,6 +268,9 @@ export function checkExpression(text: string): Node {
     switch (n.k) {
       case 'call':
         checkCall(n, text);
+        // Literal arguments need no schema either.
+        if (n.fn === 'truncate' || (TIME_FIELDS as readonly string[]).includes(n.fn)) timeArgument(n, text);
+        else if (STRING_TESTS[n.fn]) stringLiteralArg(n, 1, "a string literal such as 'BTC'", text);
         for (const a of n.args) visit(a);
         break;
       case 'neg':
@@ -920,10 +962,7 @@ class Compiler {
 
   /** The text of argument i of a call, which must be a string literal (`what` for the message). */
   private stringLiteral(node: Extract<Node, { k: 'call' }>, i: number, what: string): string {
-    const a = node.args[i];
-    if (a.k !== 'str')
-      throw this.typeError(`argument ${i + 1} of ${node.fn} must be ${what} in single quotes`, a.pos);
-    return a.value;
+    return stringLiteralArg(node, i, what, this.text);
   }
 
   /**
@@ -936,24 +975,11 @@ class Compiler {
     if (a.t !== 'ts' && a.t !== 'null')
       throw this.typeError(`${fn} needs a timestamp, got ${TYPE_NAMES[a.t]}`, node.pos);
     const t: ExprType = fn === 'truncate' ? 'ts' : 'num';
-    let kernel: (v: Float64Array, out: Float64Array) => void;
-    if (fn === 'truncate') {
-      const text = this.stringLiteral(node, 1, "a duration such as '1m'");
-      const buckets = truncateBuckets(text);
-      if (typeof buckets === 'string')
-        throw this.typeError(`argument 2 of truncate: ${buckets}`, node.args[1].pos);
-      kernel = (v, out) => truncateTo(v, buckets, out);
-    } else {
-      const name =
-        node.args.length > 1 ? this.stringLiteral(node, 1, "a time zone such as 'America/New_York'") : 'UTC';
-      let zone: ReturnType<typeof zoneOffsets>;
-      try {
-        zone = zoneOffsets(name);
-      } catch (e) {
-        throw this.typeError(`argument 2 of ${fn}: ${(e as Error).message}`, node.args[1].pos);
-      }
-      kernel = (v, out) => timeField(fn as TimeField, v, out, zone);
-    }
+    const arg = timeArgument(node, this.text);
+    const kernel: (v: Float64Array, out: Float64Array) => void =
+      'buckets' in arg
+        ? (v, out) => truncateTo(v, arg.buckets, out)
+        : (v, out) => timeField(fn as TimeField, v, out, arg.zone);
     return {
       t,
       ev: (b) => {

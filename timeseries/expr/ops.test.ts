@@ -260,6 +260,16 @@ describe('expression op specs', () => {
     expect(issues(selectSpec.config.safeParse(['ts', { h: 'hour()' }]))).toMatch(
       /hour takes 1 or 2 arguments, got 0/,
     );
+    // Literal arguments are checked too: durations, zones, patterns.
+    expect(issues(filterSpec.config.safeParse("truncate(ts, '1mo') > ts"))).toMatch(
+      /argument 2 of truncate: .*months/,
+    );
+    expect(issues(filterSpec.config.safeParse("hour(ts, 'Mars/Base') > 1"))).toMatch(
+      /argument 2 of hour: "Mars\/Base" is not an IANA time zone/,
+    );
+    expect(issues(filterSpec.config.safeParse('starts_with(symbol, venue)'))).toMatch(
+      /argument 2 of starts_with must be a string literal such as 'BTC' in single quotes at column 21/,
+    );
     // The operators check too when built from code.
     expect(() => filterStream('lower(symbol, 1) == "x"')).toThrow(/lower takes 1 argument, got 2/);
   });
