@@ -44,20 +44,12 @@
  * completes; a zero-row batch carries them when there are no rows to emit. Output completes when
  * the left side has completed and every left row has been emitted.
  */
-import {
-  type Data,
-  DataType,
-  type Float64,
-  Precision,
-  type RecordBatch,
-  type Schema,
-  Struct,
-} from 'apache-arrow';
+import { type Data, DataType, Precision, type RecordBatch, type Schema, Struct } from 'apache-arrow';
 import { Observable as Obs, type Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { AckSet } from '../pipeline/acks.ts';
 import { systemClock } from '../pipeline/clock.ts';
 import type { Batch, Clock } from '../pipeline/types.ts';
-import { float64Data, recordBatchOf } from './arrow.ts';
+import { leafData, recordBatchOf } from './arrow.ts';
 import {
   AsofConfigError,
   type AsofJoinOptions,
@@ -735,7 +727,7 @@ class AsofStreamState {
     // unmatched (rare).
     const bitmap = nullCount > 0 ? this.scratchBits.slice(0, (m + 7) >> 3) : undefined;
     for (let c = 0; c < values.length; c++)
-      columns[at + c] = float64Data(types[c] as Float64, values[c], bitmap, nullCount);
+      columns[at + c] = leafData(types[c], m, values[c], bitmap, nullCount);
     return this.batchOf(plan, columns, m);
   }
 
