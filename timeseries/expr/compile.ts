@@ -236,7 +236,13 @@ function timeArgument(
   }
 }
 
-/** Throw unless `node` calls a known function with a number of arguments it takes. */
+/** `truncate` and the calendar fields: a timestamp, then a literal duration or zone. */
+const TIME_FUNCTIONS = new Set<string>([...TIME_FIELDS, 'truncate']);
+
+/**
+ * Throw unless `node` calls a known function with a number of arguments it takes and valid
+ * literal arguments (a duration, a zone, a pattern): what a call needs no schema for.
+ */
 function checkCall(node: Extract<Node, { k: 'call' }>, text: string): void {
   const fn = node.fn;
   if (!FUNCTIONS.includes(fn))
@@ -255,6 +261,8 @@ function checkCall(node: Extract<Node, { k: 'call' }>, text: string): void {
       text,
       node.pos,
     );
+  if (TIME_FUNCTIONS.has(fn)) timeArgument(node, text);
+  else if (STRING_TESTS[fn]) stringLiteralArg(node, 1, STRING_PATTERN, text);
 }
 
 /**
@@ -268,9 +276,6 @@ export function checkExpression(text: string): Node {
     switch (n.k) {
       case 'call':
         checkCall(n, text);
-        // Literal arguments need no schema either.
-        if (n.fn === 'truncate' || (TIME_FIELDS as readonly string[]).includes(n.fn)) timeArgument(n, text);
-        else if (STRING_TESTS[n.fn]) stringLiteralArg(n, 1, "a string literal such as 'BTC'", text);
         for (const a of n.args) visit(a);
         break;
       case 'neg':
@@ -295,6 +300,9 @@ export function checkExpression(text: string): Node {
 }
 
 const STRING_FUNCTIONS = new Set(['lower', 'upper', 'len', 'starts_with', 'ends_with', 'contains']);
+
+/** What the pattern of `starts_with`, `ends_with` and `contains` must be. */
+const STRING_PATTERN = "a string literal such as 'BTC'";
 
 /** Tests of a string against the literal pattern of `starts_with`, `ends_with`, `contains`. */
 const STRING_TESTS: Record<string, (s: string, pattern: string) => boolean> = {
@@ -960,11 +968,6 @@ class Compiler {
     };
   }
 
-  /** The text of argument i of a call, which must be a string literal (`what` for the message). */
-  private stringLiteral(node: Extract<Node, { k: 'call' }>, i: number, what: string): string {
-    return stringLiteralArg(node, i, what, this.text);
-  }
-
   /**
    * `year(ts)` … `weekday(ts)` (numbers, in UTC or in the zone of an optional second argument)
    * and `truncate(ts, '1m')` (the start of the fixed-length bucket holding ts, in UTC).
@@ -1026,7 +1029,7 @@ class Compiler {
         },
       };
     }
-    const pattern = this.stringLiteral(node, 1, "a string literal such as 'BTC'");
+    const pattern = stringLiteralArg(node, 1, STRING_PATTERN, this.text);
     const test = STRING_TESTS[fn];
     const matches = perDictionary((dict) => Uint8Array.from(dict, (s) => (test(s, pattern) ? 1 : 0)));
     return {
@@ -1045,7 +1048,7 @@ class Compiler {
     const fn = node.fn;
     checkCall(node, this.text);
     if (fn === 'if' || fn === 'coalesce') return this.compileChoice(node);
-    if (fn === 'truncate' || (TIME_FIELDS as readonly string[]).includes(fn)) return this.compileTime(node);
+    if (TIME_FUNCTIONS.has(fn)) return this.compileTime(node);
     if (STRING_FUNCTIONS.has(fn)) return this.compileString(node);
     const a = this.compile(node.args[0]);
     if (fn === 'min' || fn === 'max') {
